@@ -1,0 +1,93 @@
+"""Agent stage: a LangChain chat chain on a local GGUF model through llama-cpp-python.
+
+The reply streams: tokens are grouped into sentences and each is handed to the voice at once.
+The persona's static prompt comes first so llama.cpp can reuse its KV cache across turns.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+from assistant.config import LlmConfig
+from assistant.errors import DoppelError
+from assistant.messages import ReplySentence, TextInput, Timings, UserTurn
+from assistant.pipeline import Stage
+from assistant.sentences import SentenceSplitter
+
+MAX_INPUT_CHARS = 2000  # a spoken turn is far shorter; bounds prompt time on 2 cores
+
+
+class ChatModel:
+    """The LangChain chain: persona system prompt + the person's words → streamed reply text."""
+
+    def __init__(self, model_path: Path, config: LlmConfig, system_prompt: str) -> None:
+        self.model_path = model_path
+        self.config = config
+        self.system_prompt = system_prompt
+        self._chain = None
+
+    def load(self) -> None:
+        from langchain_community.chat_models import ChatLlamaCpp
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import ChatPromptTemplate
+
+        try:
+            llm = ChatLlamaCpp(
+                model_path=str(self.model_path), n_ctx=self.config.context_tokens, n_threads=self.config.threads,
+                n_batch=256, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
+                seed=self.config.seed, streaming=True, verbose=False,
+            )
+        except Exception as exc:  # llama.cpp raises ValueError for a file it cannot load
+            raise DoppelError(f"models.llm: cannot load {self.model_path} ({type(exc).__name__}); "
+                              "point it at a GGUF chat model") from None
+        prompt = ChatPromptTemplate.from_messages([("system", self.system_prompt), ("human", "{message}")])
+        self._chain = prompt | llm | StrOutputParser()
+
+    def stream(self, message: str) -> Iterator[str]:
+        if self._chain is None:
+            self.load()
+        yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS]})
+
+
+class AgentStage(Stage):
+    name = "agent"
+
+    def __init__(self, model: ChatModel, min_clause_words: int, timings: Timings) -> None:
+        self.model = model
+        self.min_clause_words = min_clause_words
+        self.timings = timings
+
+    def start(self) -> None:
+        began = time.perf_counter()
+        self.model.load()
+        self.timings.add("load_llm", time.perf_counter() - began)
+
+    def handle(self, message: object) -> Iterator[object]:
+        if not isinstance(message, (UserTurn, TextInput)):
+            yield message
+            return
+        if isinstance(message, UserTurn):
+            yield message  # downstream sinks show and log what was heard
+        splitter = SentenceSplitter(self.min_clause_words)
+        began = time.perf_counter()
+        tokens, index = 0, 0
+        for token in self.model.stream(message.text):
+            if tokens == 0:
+                self.timings.set("llm_first_token", time.perf_counter() - began)
+            tokens += 1
+            for sentence in splitter.feed(token):
+                yield ReplySentence(sentence, index)
+                index += 1
+        for sentence in splitter.flush():
+            yield ReplySentence(sentence, index)
+            index += 1
+        elapsed = time.perf_counter() - began
+        self.timings.set("llm", elapsed)
+        self.timings.set("llm_tokens", tokens)
+        if tokens > 1:
+            first = self.timings.values["llm_first_token"]
+            self.timings.set("llm_tokens_per_s", (tokens - 1) / max(elapsed - first, 1e-6))
+        if index == 0:
+            yield ReplySentence("Sorry, I have nothing to say to that.", 0)

@@ -1,0 +1,165 @@
+"""Typed configuration, loaded once from config.yaml.
+
+The repository's config.yaml holds every knob with its default and its documentation;
+a user's file (--config) is merged over it, then each --set section.key=value.
+Unknown keys and wrong types are refused with the key's name and a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from assistant.errors import DoppelError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelsConfig(Section):
+    asr: str
+    llm: str
+    tts_voice: str
+    embeddings: str
+    speaker: str
+    face_mesh: str
+
+
+class AsrConfig(Section):
+    compute_type: str
+    beam_size: int
+    threads: int
+    language: Optional[str]
+
+
+class LlmConfig(Section):
+    context_tokens: int
+    threads: int
+    max_reply_tokens: int
+    temperature: float
+    seed: int
+    min_clause_words: int
+
+
+class TtsConfig(Section):
+    length_scale: float
+    sentence_pause: float
+
+
+class FaceConfig(Section):
+    size: int
+    fps: int
+    face_fraction: float
+    mouth_open_px: float
+    mouth_smoothing: float
+    blink_every: float
+    blink_duration: float
+    sway_degrees: float
+
+
+class VideoConfig(Section):
+    crf: int
+    preset: str
+    audio_bitrate: str
+
+
+class WindowConfig(Section):
+    enabled: bool
+    title: str
+
+
+class Config(Section):
+    models: ModelsConfig
+    data_dir: Optional[Path]
+    persona: Optional[Path]
+    asr: AsrConfig
+    llm: LlmConfig
+    tts: TtsConfig
+    face: FaceConfig
+    video: VideoConfig
+    window: WindowConfig
+
+    @property
+    def home(self) -> Path:
+        """The data directory: models cache, memory, logs."""
+        if self.data_dir is not None:
+            return self.data_dir.expanduser()
+        env = os.environ.get("DOPPEL_HOME")
+        return Path(env).expanduser() if env else Path.home() / ".local/share/doppel"
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load config.yaml, merge the user's file and --set overrides, and validate."""
+    data = _read_yaml(DEFAULT_CONFIG)
+    if path is not None:
+        _merge(data, _read_yaml(Path(path)), source=str(path))
+    for item in overrides or []:
+        key, value = _parse_override(item)
+        _merge(data, _nest(key, value), source="--set")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise DoppelError(_explain(exc)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DoppelError(f"config file not found: {path}; pass an existing file to --config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise DoppelError(f"config file {path} is not valid YAML{line}; fix the syntax there") from None
+    if not isinstance(data, dict):
+        raise DoppelError(f"config file {path} must hold a mapping of sections (like config.yaml)")
+    return data
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise DoppelError(f"--set expects section.key=value, got {item!r}")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any], source: str, prefix: str = "") -> None:
+    """Merge extra into base, refusing keys that config.yaml does not define."""
+    for key, value in extra.items():
+        name = f"{prefix}{key}"
+        if key not in base:
+            raise DoppelError(_unknown_key(name, base, prefix, source))
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise DoppelError(f"config key '{name}' is a section; set one of its keys, e.g. {name}.{next(iter(base[key]))}")
+            _merge(base[key], value, source, prefix=f"{name}.")
+        else:
+            base[key] = value
+
+
+def _unknown_key(name: str, siblings: dict[str, Any], prefix: str, source: str) -> str:
+    close = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(siblings), n=1)
+    hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys here: {', '.join(prefix + k for k in siblings)}"
+    return f"unknown config key '{name}' (from {source}); {hint}"
+
+
+def _explain(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    return f"config key '{key}' has a bad value {err.get('input')!r}: {err['msg'].lower()}; see config.yaml for its meaning"

@@ -1,0 +1,63 @@
+"""The face and the sinks: render the reply's speech as a talking face, to an MP4 and/or a window."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from assistant import models
+from assistant.config import Config
+from assistant.messages import Timings
+from assistant.player import open_player
+from assistant.turn import TurnResult, chunk_starts
+from persona.persona import Persona
+from renderers.animator import Animator, SpeechTimeline
+from renderers.rig import build_rig
+from renderers.video import write_mp4
+from renderers.window import FaceWindow
+
+Report = Callable[[str, int, int], None]
+
+
+def make_animator(config: Config, persona: Persona, result: TurnResult, timings: Timings) -> Animator:
+    began = time.perf_counter()
+    face_model = models.resolve(config, "face_mesh")
+    task_file = None if face_model.bundled else face_model.path
+    rig = build_rig(persona.portrait, config.face, task_file)
+    timings.set("load_face", time.perf_counter() - began)
+    timeline = SpeechTimeline.join(zip(chunk_starts(result.chunks), (c.phonemes for c in result.chunks)),
+                                   result.audio.duration)
+    return Animator(rig, timeline, config.face, seed=config.llm.seed)
+
+
+def export_video(animator: Animator, result: TurnResult, out: Path, config: Config, report: Report) -> None:
+    timings, fps = result.timings, config.face.fps
+    render_seconds = 0.0
+
+    def timed_frame(t: float):
+        nonlocal render_seconds
+        began = time.perf_counter()
+        frame = animator.frame_at(t)
+        render_seconds += time.perf_counter() - began
+        return frame
+
+    began = time.perf_counter()
+    write_mp4(out, timed_frame, result.audio.samples, result.audio.sample_rate, config.face.size, fps,
+              config.video, on_frame=lambda done, total: report("rendering the video", done, total))
+    frames = round(result.audio.duration * fps)
+    timings.set("render", render_seconds)
+    timings.set("render_fps", frames / max(render_seconds, 1e-6))
+    timings.set("mux", time.perf_counter() - began - render_seconds)
+
+
+def show_window(animator: Animator, result: TurnResult, config: Config) -> Optional[FaceWindow]:
+    """Play the speech and show the face in step with it; returns the window (still open) for inspection."""
+    window = FaceWindow(config.face.size, f"{config.window.title}")
+    player = open_player()
+    player.play(result.audio)
+    try:
+        window.play(animator.frame_at, player.position, result.audio.duration, config.face.fps)
+    finally:
+        player.stop()
+    return window

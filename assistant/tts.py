@@ -1,0 +1,81 @@
+"""Voice stage: piper speaks each reply sentence and reports when each phoneme sounds."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from assistant.errors import DoppelError
+from assistant.messages import AudioClip, Phoneme, ReplySentence, SpeechChunk, Timings
+from assistant.pipeline import Stage
+
+
+class PiperSpeaker:
+    """Text → audio + phoneme timings, with the bundled piper voice or the user's."""
+
+    def __init__(self, model_path: Path, length_scale: float, sentence_pause: float) -> None:
+        self.model_path = model_path
+        self.length_scale = length_scale
+        self.sentence_pause = sentence_pause
+        self._voice = None
+
+    def load(self) -> None:
+        from piper import PiperVoice
+
+        try:
+            self._voice = PiperVoice.load(self.model_path, include_alignments=True)
+        except Exception as exc:  # onnxruntime/JSON errors from a bad user voice
+            raise DoppelError(f"models.tts_voice: cannot load {self.model_path} ({type(exc).__name__}); "
+                              "point it at a piper .onnx voice with its .onnx.json") from None
+
+    @property
+    def sample_rate(self) -> int:
+        return self._voice.config.sample_rate
+
+    def speak(self, text: str) -> tuple[AudioClip, tuple[Phoneme, ...]]:
+        """Synthesize text (one or more sentences) followed by a short pause."""
+        from piper.config import SynthesisConfig
+
+        if self._voice is None:
+            self.load()
+        config = SynthesisConfig(length_scale=self.length_scale)
+        pieces: list[np.ndarray] = []
+        phonemes: list[Phoneme] = []
+        offset = 0
+        rate = self.sample_rate
+        pause = np.zeros(int(self.sentence_pause * rate), dtype=np.float32)
+        for chunk in self._voice.synthesize(text, config, include_alignments=True):
+            cursor = offset
+            for align in chunk.phoneme_alignments or ():
+                phonemes.append(Phoneme(align.phoneme, cursor / rate, (cursor + align.num_samples) / rate))
+                cursor += align.num_samples
+            pieces += [chunk.audio_float_array.astype(np.float32), pause]
+            offset += len(chunk.audio_float_array) + len(pause)
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        return AudioClip(samples, rate), tuple(phonemes)
+
+
+class VoiceStage(Stage):
+    name = "voice"
+
+    def __init__(self, speaker: PiperSpeaker, timings: Timings) -> None:
+        self.speaker = speaker
+        self.timings = timings
+
+    def start(self) -> None:
+        began = time.perf_counter()
+        self.speaker.load()
+        self.timings.add("load_tts", time.perf_counter() - began)
+
+    def handle(self, message: object) -> Iterator[object]:
+        if not isinstance(message, ReplySentence):
+            yield message
+            return
+        began = time.perf_counter()
+        clip, phonemes = self.speaker.speak(message.text)
+        self.timings.add("tts", time.perf_counter() - began)
+        self.timings.add("speech_seconds", clip.duration)
+        yield SpeechChunk(clip, phonemes, message.text, message.index, message.emotion, message.intensity)

@@ -1,0 +1,158 @@
+"""Turns a speech timeline (phonemes with times) into face frames, one for any audio position.
+
+Frames are chosen by time, never by a timer of their own: the caller passes the playback
+position (window) or each frame's time (video file).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from assistant.config import FaceConfig
+from assistant.messages import Phoneme
+from renderers import landmarks as lm
+from renderers.rig import FaceRig
+
+TRACK_RATE = 200  # samples per second of the mouth-openness track
+
+# How far each phoneme (espeak IPA, as piper emits them) opens the jaw, 0 closed .. 1 widest.
+_OPENNESS = {
+    **dict.fromkeys("aɑæɐɒ", 1.0),
+    **dict.fromkeys("ɛeʌɔoɜɚ", 0.75),
+    **dict.fromkeys("əɪiʊuɨy", 0.5),
+    **dict.fromkeys("mbp", 0.0),
+    **dict.fromkeys("fv", 0.12),
+    **dict.fromkeys("wɹrjlhɾ", 0.3),
+    **dict.fromkeys("θðsztdnʃʒkgɡŋʔ", 0.22),
+}
+_CONTINUE = set("ˈˌːˑ")  # stress and length marks carry the previous phoneme on
+
+
+@dataclass(frozen=True)
+class SpeechTimeline:
+    """The whole reply as the face sees it: where phonemes fall on the audio clock."""
+
+    phonemes: tuple[Phoneme, ...]
+    duration: float
+
+    @staticmethod
+    def join(chunks: Iterable[tuple[float, tuple[Phoneme, ...]]], duration: float) -> "SpeechTimeline":
+        """Chunks as (start time in the reply, phonemes timed from the chunk's own start)."""
+        joined = tuple(Phoneme(p.symbol, p.start + t0, p.end + t0) for t0, phonemes in chunks for p in phonemes)
+        return SpeechTimeline(joined, duration)
+
+
+class Animator:
+    def __init__(self, rig: FaceRig, timeline: SpeechTimeline, config: FaceConfig, seed: int = 0) -> None:
+        self.rig = rig
+        self.config = config
+        self.timeline = timeline
+        self.track = _mouth_track(timeline, config.mouth_smoothing)
+        self.blinks = _blink_times(timeline.duration + 60.0, config.blink_every, seed)
+        size = rig.image.shape[0]
+        self._grid_y, self._grid_x = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._mouth_box = _mouth_box(rig, size)
+        gap = rig.points[lm.LOWER_LIP_INNER[5], 1] - rig.points[lm.UPPER_LIP_INNER[5], 1]
+        self._photo_shows_teeth = gap > 0.02 * rig.face_width
+
+    def mouth_open(self, t: float) -> float:
+        index = int(round(t * TRACK_RATE))
+        return float(self.track[index]) if 0 <= index < len(self.track) else 0.0
+
+    def eyes_closed(self, t: float) -> float:
+        """0 open .. 1 closed: a quick close and a slower open around each blink time."""
+        half = self.config.blink_duration / 2
+        nearest = self.blinks[np.argmin(np.abs(self.blinks - t))] if len(self.blinks) else -1e9
+        phase = (t - nearest) / half
+        if -1.0 <= phase <= 0.0:
+            return 1.0 + phase
+        if 0.0 < phase <= 2.0:
+            return 1.0 - phase / 2.0
+        return 0.0
+
+    def head_angle(self, t: float) -> float:
+        """Degrees of idle sway: two slow incommensurate sines, so it never looks looped."""
+        amp = self.config.sway_degrees
+        return amp * (0.7 * math.sin(2 * math.pi * t / 5.3) + 0.3 * math.sin(2 * math.pi * t / 2.9 + 1.0))
+
+    def frame_at(self, t: float) -> np.ndarray:
+        """The RGB face at audio time t."""
+        rig = self.rig
+        open_, closed = self.mouth_open(t), self.eyes_closed(t)
+        field = rig.jaw_field * open_ + rig.blink_field * closed
+        matrix = cv2.getRotationMatrix2D(rig.pivot, self.head_angle(t), 1.0)
+        inverse = cv2.invertAffineTransform(matrix)
+        map_x = inverse[0, 0] * self._grid_x + inverse[0, 1] * self._grid_y + inverse[0, 2] + field[..., 0]
+        map_y = inverse[1, 0] * self._grid_x + inverse[1, 1] * self._grid_y + inverse[1, 2] + field[..., 1]
+        frame = cv2.remap(rig.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if open_ > 0.03:
+            self._paint_mouth(frame, open_, matrix)
+        return frame
+
+    def _paint_mouth(self, frame: np.ndarray, open_: float, matrix: np.ndarray) -> None:
+        """Fill the gap the jaw opened: dark mouth, upper teeth where the photo shows none, soft edges."""
+        rig = self.rig
+        lower_lip = rig.points[lm.LOWER_LIP_INNER]
+        lifted = lower_lip + rig.jaw_motion[lm.UPPER_LIP_INNER[5]] * open_  # the upper jaw's edge
+        dropped = lower_lip + rig.jaw_motion[lm.LOWER_LIP_INNER] * open_
+        upper, lower = (_transform(lifted, matrix), _transform(dropped, matrix)[::-1])
+        x0, y0, x1, y1 = self._mouth_box
+        roi = frame[y0:y1, x0:x1]
+        offset = np.float32([x0, y0])
+        mask = np.zeros(roi.shape[:2], np.float32)
+        cv2.fillPoly(mask, [np.round(np.vstack([upper, lower]) - offset).astype(np.int32)], 1.0, cv2.LINE_AA)
+        mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
+        color = np.broadcast_to(_CAVITY, roi.shape).astype(np.float32)
+        if not self._photo_shows_teeth:
+            teeth = np.zeros(roi.shape[:2], np.float32)
+            band = upper[2:-2] + np.float32([0, 0.035 * rig.face_width * open_])
+            cv2.fillPoly(teeth, [np.round(np.vstack([upper[2:-2], band[::-1]]) - offset).astype(np.int32)], 1.0, cv2.LINE_AA)
+            teeth = cv2.GaussianBlur(teeth, (0, 0), 0.8)[..., None]
+            color = color * (1 - teeth) + _TEETH * teeth
+        roi[:] = (roi * (1 - mask) + color * mask).astype(np.uint8)
+
+
+_CAVITY = np.float32([44, 16, 20])
+_TEETH = np.float32([215, 208, 200])
+
+
+def _transform(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
+    """A box that holds the mouth at any opening and sway, so painting touches only that region."""
+    pts = np.vstack([rig.points[lm.UPPER_LIP_OUTER + lm.LOWER_LIP_OUTER],
+                     rig.points[lm.LOWER_LIP_OUTER] + rig.jaw_motion[lm.LOWER_LIP_OUTER]])
+    pad = int(0.15 * rig.face_width)
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad, size)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def _mouth_track(timeline: SpeechTimeline, smoothing: float) -> np.ndarray:
+    """Openness sampled at TRACK_RATE: per-phoneme targets, smoothed so visemes blend (coarticulation)."""
+    n = int(math.ceil(timeline.duration * TRACK_RATE)) + 1
+    track = np.zeros(n, np.float32)
+    previous = 0.0
+    for p in timeline.phonemes:
+        value = previous if p.symbol in _CONTINUE else _OPENNESS.get(p.symbol, 0.0)
+        previous = value
+        track[int(p.start * TRACK_RATE):int(math.ceil(p.end * TRACK_RATE))] = value
+    sigma = max(1.0, smoothing * TRACK_RATE)
+    return cv2.GaussianBlur(track.reshape(1, -1), (0, 0), sigmaX=sigma, sigmaY=0).ravel()
+
+
+def _blink_times(span: float, every: float, seed: int) -> np.ndarray:
+    """Blink moments with natural irregularity (gamma-distributed gaps), the same for a given seed."""
+    rng = np.random.default_rng(seed)
+    times, t = [], 0.8
+    while t < span:
+        times.append(t)
+        t += max(1.2, rng.gamma(4.0, every / 4.0))
+    return np.asarray(times, np.float32)
