@@ -17,6 +17,12 @@ from assistant.pipeline import Stage
 from assistant.sentences import SentenceSplitter
 
 MAX_INPUT_CHARS = 2000  # a spoken turn is far shorter; bounds prompt time on 2 cores
+# Small models drift into lists and essays; a reminder next to the question keeps them conversational.
+STYLE_EXAMPLE = [  # one worked exchange shows the spoken style better than any instruction
+    ("human", "What do I need for a day at the beach?"),
+    ("ai", "Bring sunscreen, a hat and plenty of water. A towel and a good book make it even better."),
+]
+SPOKEN_REMINDER = "\n\n(Reply out loud in two or three short sentences of plain conversation, no list.)"
 
 
 class ChatModel:
@@ -42,7 +48,8 @@ class ChatModel:
         except Exception as exc:  # llama.cpp raises ValueError for a file it cannot load
             raise DoppelError(f"models.llm: cannot load {self.model_path} ({type(exc).__name__}); "
                               "point it at a GGUF chat model") from None
-        prompt = ChatPromptTemplate.from_messages([("system", self.system_prompt), ("human", "{message}")])
+        prompt = ChatPromptTemplate.from_messages(
+            [("system", self.system_prompt), *STYLE_EXAMPLE, ("human", "{message}" + SPOKEN_REMINDER)])
         self._chain = prompt | llm | StrOutputParser()
 
     def stream(self, message: str) -> Iterator[str]:
@@ -54,9 +61,9 @@ class ChatModel:
 class AgentStage(Stage):
     name = "agent"
 
-    def __init__(self, model: ChatModel, min_clause_words: int, timings: Timings) -> None:
+    def __init__(self, model: ChatModel, config: LlmConfig, timings: Timings) -> None:
         self.model = model
-        self.min_clause_words = min_clause_words
+        self.config = config
         self.timings = timings
 
     def start(self) -> None:
@@ -70,7 +77,7 @@ class AgentStage(Stage):
             return
         if isinstance(message, UserTurn):
             yield message  # downstream sinks show and log what was heard
-        splitter = SentenceSplitter(self.min_clause_words)
+        splitter = SentenceSplitter(self.config.min_clause_words)
         began = time.perf_counter()
         tokens, index = 0, 0
         for token in self.model.stream(message.text):
@@ -80,7 +87,9 @@ class AgentStage(Stage):
             for sentence in splitter.feed(token):
                 yield ReplySentence(sentence, index)
                 index += 1
-        for sentence in splitter.flush():
+            if index >= self.config.max_reply_sentences:
+                break  # a spoken answer stays short even when a small model rambles
+        for sentence in splitter.flush() if index < self.config.max_reply_sentences else ():
             yield ReplySentence(sentence, index)
             index += 1
         elapsed = time.perf_counter() - began

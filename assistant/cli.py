@@ -132,14 +132,11 @@ def chat(
         with _Bars(enabled=not as_json) as bars:
             bars.step("loading models and thinking")
             result = run_turn(chat_stages(cfg, who, timings, bars.report), [clip], timings)
-            if not as_json:
-                err.print(f"[bold]you:[/] {result.transcript}", highlight=False)
-                err.print(f"[bold]{who.name}:[/] {result.reply}", highlight=False)
             _present(cfg, who, result, out, no_window, bars)
         if as_json:
             print(json.dumps({"transcript": result.transcript, "reply": result.reply, "timings": timings.values}))
         else:
-            print(result.reply)
+            print(f"you: {result.transcript}\n{who.name}: {result.reply}")
             if out is not None:
                 err.print(f"wrote {out} ({result.audio.duration:.1f} s)")
 

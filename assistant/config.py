@@ -45,6 +45,7 @@ class LlmConfig(Section):
     context_tokens: int
     threads: int
     max_reply_tokens: int
+    max_reply_sentences: int
     temperature: float
     seed: int
     min_clause_words: int

@@ -42,7 +42,7 @@ def chat_stages(config: Config, persona: Persona, timings: Timings, report: Repo
     llm = models.resolve(config, "llm", _bytes(report, "preparing the language model"))
     return [
         AsrStage(Transcriber(asr.path, config.asr, persona.spec.language), timings),
-        AgentStage(ChatModel(llm.path, config.llm, persona.spec.system_prompt), config.llm.min_clause_words, timings),
+        AgentStage(ChatModel(llm.path, config.llm, persona.spec.system_prompt), config.llm, timings),
         voice_stage(config, persona, timings, report),
     ]
 
