@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import tempfile
@@ -18,8 +19,8 @@ FrameAt = Callable[[float], np.ndarray]
 
 
 def frame_count(duration: float, fps: int) -> int:
-    """Frames that cover the audio: the video is as long as the audio, within one frame."""
-    return max(1, int(round(duration * fps)))
+    """Frames that cover the audio."""
+    return max(1, int(math.ceil(duration * fps - 1e-6)))
 
 
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
@@ -40,8 +41,9 @@ def write_mp4(out: Path, frame_at: FrameAt, samples: np.ndarray, sample_rate: in
     if out.suffix.lower() != ".mp4":
         raise DoppelError(f"--out {out}: the file name must end in .mp4")
     out.parent.mkdir(parents=True, exist_ok=True)
-    duration = len(samples) / sample_rate
-    total = frame_count(duration, fps)
+    total = frame_count(len(samples) / sample_rate, fps)
+    # pad the sound to the last frame's end so both streams end together
+    samples = np.pad(samples, (0, max(0, int(round(total * sample_rate / fps)) - len(samples))))
     with tempfile.TemporaryDirectory(prefix="doppel-") as tmp:
         wav = Path(tmp) / "speech.wav"
         write_wav(wav, samples, sample_rate)
@@ -51,7 +53,8 @@ def write_mp4(out: Path, frame_at: FrameAt, samples: np.ndarray, sample_rate: in
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size}x{size}", "-r", str(fps), "-i", "-",
             "-i", str(wav),
             "-c:v", "libx264", "-preset", config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", config.audio_bitrate, "-movflags", "+faststart", str(partial),
+            # 48 kHz: AAC's 1024-sample blocks then overrun the video by 21 ms at most, well under a frame
+            "-c:a", "aac", "-ar", "48000", "-b:a", config.audio_bitrate, "-movflags", "+faststart", str(partial),
         ]
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
