@@ -41,6 +41,12 @@ class BundledModel:
     companions: tuple[tuple[PackageFile, str], ...] = field(default=())  # (source, name in cache)
 
     @property
+    def shipped_in(self) -> str:
+        """Short: the package, or the first and last of the parts' packages."""
+        names = [p.package.replace("_", "-") for p in self.parts]
+        return names[0] if len(names) == 1 else f"{names[0]} … {names[-1]} ({len(names)} parts)"
+
+    @property
     def pip_packages(self) -> list[str]:
         names = {p.package for p in self.parts} | {c.package for c, _ in self.companions}
         return sorted(n.replace("_", "-") for n in names)
@@ -126,7 +132,7 @@ class ResolvedModel:
 
     @property
     def origin(self) -> str:
-        return f"bundled: {', '.join(self.bundled.pip_packages)}" if self.bundled else "user path from config.yaml"
+        return f"pip: {self.bundled.shipped_in}" if self.bundled else "your path in config.yaml"
 
 
 def bundled(name: str) -> Optional[BundledModel]:

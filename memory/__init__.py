@@ -1,0 +1,1 @@
+"""Long-term vector memory (chromadb + MiniLM): built in issue #4. Never imports renderers/."""
