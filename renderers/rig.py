@@ -120,9 +120,9 @@ def _blink_sites(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for upper, lower in ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)):
         for u, l in zip(upper, lower):
             gap = max(0.0, float(points[l, 1] - points[u, 1]) - 1.0)
-            for lift in (0.0, 0.5, 1.0):
+            for lift, share in ((0.0, 1.0), (0.5, 0.8), (1.2, 0.3)):  # the skin above follows less and less
                 sites.append(points[u] - (0.0, lift * gap))
-                motion.append((0.0, gap))
+                motion.append((0.0, share * gap))
             sites.append(points[l])  # the lower lid stays
             motion.append((0.0, 0.0))
     return np.asarray(sites, np.float32), np.asarray(motion, np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -17,7 +18,9 @@ def display_available() -> bool:
 class FaceWindow:
     def __init__(self, size: int, title: str) -> None:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        import pygame
+        with warnings.catch_warnings():  # pygame 2.6 still imports the deprecated pkg_resources
+            warnings.simplefilter("ignore", UserWarning)
+            import pygame
 
         self._pg = pygame
         pygame.display.init()
