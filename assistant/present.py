@@ -22,9 +22,8 @@ Report = Callable[[str, int, int], None]
 
 def make_animator(config: Config, persona: Persona, result: TurnResult, timings: Timings) -> Animator:
     began = time.perf_counter()
-    face_model = models.resolve(config, "face_mesh")
-    task_file = None if face_model.bundled else face_model.path
-    rig = build_rig(persona.portrait, config.face, task_file)
+    models.resolve(config, "face_mesh")  # verified; MediaPipe loads it from its own package
+    rig = build_rig(persona.portrait, config.face)
     timings.set("load_face", time.perf_counter() - began)
     timeline = SpeechTimeline.join(zip(chunk_starts(result.chunks), (c.phonemes for c in result.chunks)),
                                    result.audio.duration)

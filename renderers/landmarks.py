@@ -1,14 +1,9 @@
-"""Face landmarks with MediaPipe's face mesh (478 points, with irises).
-
-The bundled model is the one inside the mediapipe wheel (legacy solutions API). A user's own
-face_landmarker `.task` file runs through MediaPipe's Tasks API instead.
-"""
+"""Face landmarks with MediaPipe's face mesh (478 points, with irises), the model inside the wheel."""
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
@@ -53,8 +48,7 @@ def _nothing() -> Iterator[None]:
 class FaceMesh:
     """Finds one face's landmarks in an RGB image, in pixel coordinates."""
 
-    def __init__(self, task_file: Optional[Path] = None) -> None:
-        self.task_file = task_file
+    def __init__(self) -> None:
         self._mesh = None
 
     def __enter__(self) -> "FaceMesh":
@@ -71,14 +65,8 @@ class FaceMesh:
     def _open(self):
         import mediapipe as mp
 
-        if self.task_file is None:
-            return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                   refine_landmarks=True, min_detection_confidence=0.5)
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(self.task_file)),
-                                               num_faces=1)
-        return vision.FaceLandmarker.create_from_options(options)
+        return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                               refine_landmarks=True, min_detection_confidence=0.5)
 
     def find(self, rgb: np.ndarray) -> Optional[np.ndarray]:
         """(478, 2) float32 pixel coordinates, or None when no face is found."""
@@ -88,16 +76,10 @@ class FaceMesh:
                 self._mesh = self._open()
         rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
         height, width = rgb.shape[:2]
-        if self.task_file is None:
-            with _native_stderr_silenced() if first else _nothing():
-                result = self._mesh.process(rgb)
-            faces = result.multi_face_landmarks or []
-            points = [(p.x, p.y) for p in faces[0].landmark] if faces else None
-        else:
-            import mediapipe as mp
-
-            result = self._mesh.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
-            points = [(p.x, p.y) for p in result.face_landmarks[0]] if result.face_landmarks else None
-        if points is None:
+        with _native_stderr_silenced() if first else _nothing():
+            result = self._mesh.process(rgb)
+        faces = result.multi_face_landmarks or []
+        if not faces:
             return None
+        points = [(p.x, p.y) for p in faces[0].landmark]
         return (np.asarray(points, dtype=np.float32) * [width, height]).astype(np.float32)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -41,9 +40,9 @@ def load_portrait(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def build_rig(portrait: Path, config: FaceConfig, task_file: Optional[Path] = None) -> FaceRig:
+def build_rig(portrait: Path, config: FaceConfig) -> FaceRig:
     rgb = load_portrait(portrait)
-    with lm.FaceMesh(task_file) as mesh:
+    with lm.FaceMesh() as mesh:
         points = mesh.find(rgb)
         if points is None:
             raise DoppelError(f"no face found in portrait {portrait}; use a photo with one clear, frontal, well-lit face")

@@ -40,7 +40,7 @@ def test_resolve_uses_a_user_path_as_it_is(tmp_path, config):
 @pytest.mark.parametrize("key, value, words", [
     ("asr", "{tmp}", "model.bin is missing"),
     ("llm", "tiny.en", "is a asr model"),
-    ("face_mesh", "{tmp}/face.tflite", "not a MediaPipe face_landmarker .task"),
+    ("face_mesh", "{tmp}/face.tflite", "only the bundled 'mediapipe'"),
     ("tts_voice", "{tmp}/none.onnx", "does not exist"),
 ])
 def test_bad_model_settings_name_the_key_the_path_and_the_fix(tmp_path, key, value, words):
