@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -27,6 +27,7 @@ class Section(BaseModel):
 
 class ModelsConfig(Section):
     asr: str
+    vad: str
     llm: str
     tts_voice: str
     embeddings: str
@@ -39,6 +40,36 @@ class AsrConfig(Section):
     beam_size: int
     threads: int
     language: Optional[str]
+
+
+class AudioConfig(Section):
+    input_device: Optional[Union[int, str]]
+    output_device: Optional[Union[int, str]]
+    buffer_seconds: float
+    stall_seconds: float
+    reconnect_attempts: int
+
+
+class ListenConfig(Section):
+    vad_threshold: float
+    pre_roll: float
+    min_speech: float
+    end_silence_complete: float
+    end_silence_incomplete: float
+    complete_confidence: float
+    end_silence_noisy: float
+    noisy_below_snr_db: float
+    noise_suppression: int
+    partial_every: float
+    max_turn: float
+    no_speech_threshold: float
+
+
+class BargeInConfig(Section):
+    enabled: bool
+    vad_threshold: float
+    min_speech: float
+    echo_delay_ms: int
 
 
 class LlmConfig(Section):
@@ -83,6 +114,9 @@ class Config(Section):
     data_dir: Optional[Path]
     persona: Optional[Path]
     asr: AsrConfig
+    audio: AudioConfig
+    listen: ListenConfig
+    barge_in: BargeInConfig
     llm: LlmConfig
     tts: TtsConfig
     face: FaceConfig

