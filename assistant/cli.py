@@ -15,6 +15,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GLOG_minloglevel", "3")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import typer
 from rich.console import Console
@@ -175,8 +177,10 @@ def prepare(config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetO
 
 
 def main() -> None:
+    from assistant import cli_audio  # noqa: F401  (registers devices, transcribe, listen)
+
     app(prog_name="doppel")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -28,6 +28,14 @@ def _load_asr(path: Path) -> None:
     WhisperModel(str(path), device="cpu", compute_type="int8")
 
 
+def _load_vad(path: Path) -> None:
+    import numpy as np
+
+    from assistant.vad import BLOCK, SileroVad
+
+    SileroVad(path)(np.zeros(BLOCK, np.float32))
+
+
 def _load_llm(path: Path) -> None:
     from llama_cpp import Llama
 
@@ -65,7 +73,7 @@ def _load_face(path: Path) -> None:
 
 
 LOADERS: dict[str, Callable[[Path], None]] = {
-    "asr": _load_asr, "llm": _load_llm, "tts_voice": _load_voice, "embeddings": _load_embeddings,
+    "asr": _load_asr, "vad": _load_vad, "llm": _load_llm, "tts_voice": _load_voice, "embeddings": _load_embeddings,
     "speaker": _load_speaker, "face_mesh": _load_face,
 }
 

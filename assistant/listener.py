@@ -179,6 +179,16 @@ class Listener:
         if not decoded.text:
             return []  # music, noise: heard, but nothing was said
         end = turn.speech_end if turn.silence else self.clock
-        segments = tuple((s.start, s.end, s.text) for s in decoded.segments)
+        segments = tuple((s.start, min(s.end, self.clock), s.text) for s in decoded.segments)
         return [UserTurn(decoded.text, decoded.language, end - turn.start, start=turn.start, end=end,
                          decided=self.clock, final_latency=time.perf_counter() - decided_wall, segments=segments)]
+
+
+def make_listener(config, language: Optional[str]) -> Listener:
+    """The listener with the configured VAD and Whisper models, loaded."""
+    from assistant import models
+
+    transcriber = Transcriber(models.resolve(config, "asr").path, config.asr, language,
+                              config.listen.no_speech_threshold)
+    transcriber.load()
+    return Listener(SileroVad(models.resolve(config, "vad").path), transcriber, config.listen)

@@ -48,6 +48,16 @@ class FileSource:
         if not self.path.is_file():
             raise DoppelError(f"audio file not found: {self.path}; pass a recording that exists")
 
+    def duration(self) -> float:
+        """Seconds, from the container's header (0 when it does not say)."""
+        import av
+
+        try:
+            with av.open(str(self.path)) as container:
+                return float(container.duration or 0) / 1_000_000
+        except av.error.FFmpegError:
+            return 0.0
+
     def blocks(self) -> Iterator[np.ndarray]:
         pending = np.zeros(0, np.float32)
         started = time.monotonic()

@@ -9,7 +9,7 @@ def test_doctor_loads_every_model_and_reports_versions():
     report = json.loads(run.stdout)
     assert not report["problems"]
     keys = {m["key"] for m in report["models"]}
-    assert keys == {f"models.{k}" for k in ("asr", "llm", "tts_voice", "embeddings", "speaker", "face_mesh")}
+    assert keys == {f"models.{k}" for k in ("asr", "vad", "llm", "tts_voice", "embeddings", "speaker", "face_mesh")}
     for model in report["models"]:
         assert model["load_seconds"] >= 0 and model["size_mb"] > 0 and model["origin"].startswith("pip:")
     assert report["libraries"]["llama-cpp-python"] == "0.3.36"

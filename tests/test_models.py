@@ -14,7 +14,7 @@ def test_every_bundled_model_is_prepared_and_verified(tmp_path):
     for spec in models.BUNDLED:
         folder = models.prepare(spec, config.home)
         assert models.sha256(folder / spec.main) == spec.sha256
-    assert {m.key for m in models.BUNDLED} == {"asr", "llm", "tts_voice", "embeddings", "speaker", "face_mesh"}
+    assert {m.key for m in models.BUNDLED} == {"asr", "vad", "llm", "tts_voice", "embeddings", "speaker", "face_mesh"}
 
 
 def test_a_model_in_parts_is_rejoined_when_its_cache_is_corrupted(tmp_path):
