@@ -177,9 +177,11 @@ def prepare(config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetO
 
 
 def main() -> None:
+    # the module proper, also when this file runs as __main__ (python -m assistant.cli)
+    from assistant import cli as registered
     from assistant import cli_audio  # noqa: F401  (registers devices, transcribe, listen)
 
-    app(prog_name="doppel")
+    registered.app(prog_name="doppel")
 
 
 if __name__ == "__main__":
