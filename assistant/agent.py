@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from assistant.config import LlmConfig
 from assistant.errors import DoppelError
@@ -37,7 +37,7 @@ class ChatModel:
     def load(self) -> None:
         from langchain_community.chat_models import ChatLlamaCpp
         from langchain_core.output_parsers import StrOutputParser
-        from langchain_core.prompts import ChatPromptTemplate
+        from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
         try:
             llm = ChatLlamaCpp(
@@ -49,22 +49,27 @@ class ChatModel:
             raise DoppelError(f"models.llm: cannot load {self.model_path} ({type(exc).__name__}); "
                               "point it at a GGUF chat model") from None
         prompt = ChatPromptTemplate.from_messages(
-            [("system", self.system_prompt), *STYLE_EXAMPLE, ("human", "{message}" + SPOKEN_REMINDER)])
+            [("system", self.system_prompt), *STYLE_EXAMPLE, MessagesPlaceholder("history"),
+             ("human", "{message}" + SPOKEN_REMINDER)])
         self._chain = prompt | llm | StrOutputParser()
 
-    def stream(self, message: str) -> Iterator[str]:
+    def stream(self, message: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+        """Reply tokens; `history` is earlier (role, text) pairs, oldest first: append-only, so
+        llama.cpp reuses the cached prompt up to the new turn."""
         if self._chain is None:
             self.load()
-        yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS]})
+        yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
 
 
 class AgentStage(Stage):
     name = "agent"
 
-    def __init__(self, model: ChatModel, config: LlmConfig, timings: Timings) -> None:
+    def __init__(self, model: ChatModel, config: LlmConfig, timings: Timings,
+                 history: Sequence[tuple[str, str]] = ()) -> None:
         self.model = model
         self.config = config
         self.timings = timings
+        self.history = history
 
     def start(self) -> None:
         began = time.perf_counter()
@@ -80,7 +85,7 @@ class AgentStage(Stage):
         splitter = SentenceSplitter(self.config.min_clause_words)
         began = time.perf_counter()
         tokens, index = 0, 0
-        for token in self.model.stream(message.text):
+        for token in self.model.stream(message.text, self.history):
             if tokens == 0:
                 self.timings.set("llm_first_token", time.perf_counter() - began)
             tokens += 1

@@ -116,19 +116,27 @@ def say(
 
 @app.command()
 def chat(
-    input_: Path = typer.Option(..., "--input", help="A recorded question (WAV, FLAC, MP3, OGG)."),
+    input_: Optional[Path] = typer.Option(None, "--input", help="A recorded question (WAV, FLAC, MP3, OGG): one turn."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the reply's talking face to this .mp4."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open a window."),
-    as_json: bool = typer.Option(False, "--json", help="Print only one JSON object: transcript, reply, timings."),
+    as_json: bool = typer.Option(False, "--json", help="--input: one JSON object; live: one JSON line per event."),
+    mic_file: Optional[Path] = typer.Option(None, "--mic-file", help="Live, but a file paced in real time is the microphone."),
+    replies: Optional[int] = typer.Option(None, "--replies", help="Live: stop after this many replies."),
     persona: Optional[Path] = PersonaOpt, config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt,
 ) -> None:
-    """One full turn from a recording: hear it, think, answer with voice and face."""
+    """Talk with Doppel. With --input: one turn from a recording, answered with voice and face.
+    Without: a live spoken conversation on the microphone; speak over Doppel to interrupt it."""
     from assistant.messages import Timings
     from assistant.sources import read_audio_file
     from assistant.turn import chat_stages, run_turn
 
     with _guarded():
         cfg, who = _setup(config, set_, persona)
+        if input_ is None:
+            from assistant.cli_audio import run_live
+
+            run_live(cfg, who, mic_file, replies, as_json)
+            return
         clip = read_audio_file(input_)
         timings = Timings()
         with _Bars(enabled=not as_json) as bars:

@@ -126,3 +126,37 @@ def _fields(event) -> dict:
     if isinstance(event, PartialTranscript):
         return {"text": event.text, "stable": event.stable, "t": round(event.t, 2)}
     return {"t": round(event.t, 2)}
+
+
+def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json: bool) -> None:
+    """The live conversation loop, printing what is heard and said."""
+    from assistant.live import BargeIn, Conversation, ReplyDone
+    from assistant.sources import FileSource, MicrophoneSource
+
+    source = FileSource(mic_file, realtime=True) if mic_file else MicrophoneSource(cfg.audio)
+    with _Bars(enabled=not as_json) as bars:
+        bars.step("loading models")
+        conversation = Conversation(cfg, who, source)
+    out = Console()
+    err.print(f"listening on {source.name}, speaking on {conversation.player.device}; Ctrl-C to stop",
+              highlight=False)
+    try:
+        for event in conversation.run(max_replies=replies):
+            if as_json:
+                print(json.dumps({"event": type(event).__name__, **_live_fields(event)}), flush=True)
+            elif isinstance(event, UserTurn):
+                out.print(f"[bold]you:[/] {event.text}", highlight=False)
+            elif isinstance(event, ReplyDone):
+                out.print(f"[bold]{who.name}:[/] {event.text}", highlight=False)
+            elif isinstance(event, BargeIn):
+                out.print(f"[bold]{who.name}[/] (interrupted): {event.heard}", highlight=False)
+    finally:
+        conversation.close()
+
+
+def _live_fields(event) -> dict:
+    from dataclasses import asdict
+
+    if isinstance(event, (UserTurn, PartialTranscript, SpeechStarted)):
+        return _fields(event)
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(event).items()}

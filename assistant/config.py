@@ -77,6 +77,7 @@ class LlmConfig(Section):
     threads: int
     max_reply_tokens: int
     max_reply_sentences: int
+    history_turns: int
     temperature: float
     seed: int
     min_clause_words: int

@@ -83,6 +83,7 @@ class Listener:
         self._turn: Optional[_Turn] = None
         self.denoise = Denoiser(config.noise_suppression) if config.noise_suppression else None
         self.snr = SnrTracker()
+        self.hold = False  # while Doppel speaks, no new turn starts unless barge-in lets it
         self.decode_seconds = 0.0  # wall time spent in Whisper (for the CPU benchmark)
 
     def listen(self, blocks: Iterable[np.ndarray]) -> Iterator[object]:
@@ -101,7 +102,7 @@ class Listener:
         self.clock += BLOCK_SECONDS
         turn = self._turn
         if turn is None:
-            if probability >= self.config.vad_threshold:
+            if probability >= self.config.vad_threshold and not self.hold:
                 self._turn = _Turn(start=self.clock - BLOCK_SECONDS - len(self._pre_roll) * BLOCK_SECONDS,
                                    blocks=[*self._pre_roll, block], voiced=BLOCK_SECONDS)
                 self._pre_roll.clear()

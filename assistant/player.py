@@ -1,79 +1,149 @@
-"""Audio output: the one clock. The face shows the frame for the player's position."""
+"""Audio output: the one clock.
+
+The player counts the samples the output has taken; the face shows the frame for that position.
+Audio is queued sentence by sentence as it is synthesized, and `stop()` drops everything at once
+(barge-in). What was played is also kept, resampled to 16 kHz, as the echo canceller's far end.
+Without a sound device a timer thread takes the audio at the same pace, so timing stays true.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
+from typing import Optional, Union
 
 import numpy as np
 
 from assistant.messages import AudioClip
+from assistant.vad import SAMPLE_RATE as FAR_RATE
+
+FAR_END_SECONDS = 1.0  # far-end audio the microphone side has not taken yet is dropped beyond this
 
 
-class ClockPlayer:
-    """No sound device: time runs as if the audio were playing (headless, CI, no speakers)."""
-
-    device = "none (silent clock)"
-
-    def __init__(self) -> None:
-        self._started = 0.0
-        self._duration = 0.0
-
-    def play(self, clip: AudioClip) -> None:
-        self._duration = clip.duration
-        self._started = time.monotonic()
-
-    def position(self) -> float:
-        return min(time.monotonic() - self._started, self._duration)
-
-    def stop(self) -> None:
-        self._duration = self.position()
-
-
-class SoundDevicePlayer:
-    """Plays through PortAudio; the position counts the samples the device has taken, less its latency."""
-
-    def __init__(self) -> None:
-        import sounddevice as sd
-
-        self._sd = sd
-        self._stream = None
+class StreamPlayer:
+    def __init__(self, sample_rate: int, device: Optional[Union[int, str]] = None, use_device: bool = True) -> None:
+        self.sample_rate = sample_rate
         self._lock = threading.Lock()
-        self._samples = np.zeros(0, np.float32)
-        self._cursor = 0
-        self._rate = 1
-        self.device = str(sd.query_devices(kind="output")["name"])
+        self._queue: deque[np.ndarray] = deque()
+        self._played = 0  # samples since begin()
+        self._queued = 0
+        self._far: deque[np.ndarray] = deque()
+        self._far_len = 0
+        self._stream = None
+        self._timer: Optional[threading.Thread] = None
+        self._closed = False
+        self.device = "none (silent clock)"
+        if use_device:
+            self._open_device(device)
+        if self._stream is None:
+            self._timer = threading.Thread(target=self._tick, daemon=True, name="silent-player")
+            self._timer.start()
+
+    def _open_device(self, device: Optional[Union[int, str]]) -> None:
+        try:
+            import sounddevice as sd
+
+            from assistant.sources import find_device
+
+            index = find_device(device, "outputs")
+            self._stream = sd.OutputStream(device=index, samplerate=self.sample_rate, channels=1, dtype="float32",
+                                           latency="low",  # barge-in must silence it fast
+                                           callback=lambda out, frames, _t, _s: self._fill(out[:, 0]))
+            self._stream.start()
+            self.device = str(sd.query_devices(index)["name"])
+        except Exception:  # no PortAudio or no output device: the silent clock keeps the timing
+            self._stream = None
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while not self._closed:
+            time.sleep(0.01)
+            now = time.monotonic()
+            frames = int((now - last) * self.sample_rate)
+            if frames:
+                last += frames / self.sample_rate
+                self._fill(np.zeros(frames, np.float32))
+
+    def _fill(self, out: np.ndarray) -> None:
+        """Audio callback: copy queued audio into `out`, silence after it."""
+        filled = 0
+        with self._lock:
+            while filled < len(out) and self._queue:
+                head = self._queue[0]
+                take = min(len(head), len(out) - filled)
+                out[filled:filled + take] = head[:take]
+                filled += take
+                if take == len(head):
+                    self._queue.popleft()
+                else:
+                    self._queue[0] = head[take:]
+            out[filled:] = 0.0
+            self._played += filled
+            self._queued -= filled
+            if self._stream is not None:  # the silent clock makes no sound: nothing can echo
+                self._keep_far_end(out.copy())
+
+    def _keep_far_end(self, played: np.ndarray) -> None:
+        n = int(round(len(played) * FAR_RATE / self.sample_rate))
+        if n:
+            self._far.append(np.interp(np.linspace(0, len(played) - 1, n), np.arange(len(played)), played)
+                             .astype(np.float32))
+            self._far_len += n
+        while self._far_len > FAR_END_SECONDS * FAR_RATE:
+            self._far_len -= len(self._far.popleft())
+
+    def far_end(self, n: int) -> np.ndarray:
+        """The next n samples (16 kHz) of what the speakers played; zeros if nothing was."""
+        with self._lock:
+            chunks, got = [], 0
+            while got < n and self._far:
+                head = self._far.popleft()
+                take = min(len(head), n - got)
+                chunks.append(head[:take])
+                if take < len(head):
+                    self._far.appendleft(head[take:])
+                got += take
+            self._far_len -= got
+        out = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return np.pad(out, (0, n - len(out)))
+
+    def begin(self) -> None:
+        """A new reply starts: its clock starts at zero."""
+        with self._lock:
+            self._queue.clear()
+            self._played = self._queued = 0
+
+    def enqueue(self, samples: np.ndarray) -> None:
+        with self._lock:
+            self._queue.append(samples.astype(np.float32))
+            self._queued += len(samples)
 
     def play(self, clip: AudioClip) -> None:
-        self.stop()
-        self._samples, self._cursor, self._rate = clip.samples.astype(np.float32), 0, clip.sample_rate
-        self._stream = self._sd.OutputStream(samplerate=clip.sample_rate, channels=1, dtype="float32",
-                                             callback=self._fill)
-        self._stream.start()
+        self.begin()
+        self.enqueue(clip.samples)
 
-    def _fill(self, out: np.ndarray, frames: int, _time, _status) -> None:
+    def stop(self) -> float:
+        """Drop all queued audio now; returns the position reached."""
         with self._lock:
-            chunk = self._samples[self._cursor:self._cursor + frames]
-            self._cursor += len(chunk)
-        out[:len(chunk), 0] = chunk
-        out[len(chunk):, 0] = 0.0
+            self._queue.clear()
+            self._queued = 0
+            return self._played / self.sample_rate
+
+    @property
+    def playing(self) -> bool:
+        with self._lock:
+            return self._queued > 0
 
     def position(self) -> float:
         with self._lock:
-            cursor = self._cursor
+            played = self._played
         latency = self._stream.latency if self._stream is not None else 0.0
-        return max(0.0, min(cursor / self._rate - latency, len(self._samples) / self._rate))
+        return max(0.0, played / self.sample_rate - latency)
 
-    def stop(self) -> None:
+    def close(self) -> None:
+        self._closed = True
         if self._stream is not None:
             self._stream.stop()
             self._stream.close()
             self._stream = None
-
-
-def open_player() -> ClockPlayer | SoundDevicePlayer:
-    """The sound card when PortAudio finds one, else the silent clock."""
-    try:
-        return SoundDevicePlayer()
-    except Exception:  # no PortAudio library or no output device: play silently, keep the timing
-        return ClockPlayer()

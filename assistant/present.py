@@ -9,7 +9,7 @@ from typing import Callable, Optional
 from assistant import models
 from assistant.config import Config
 from assistant.messages import Timings
-from assistant.player import open_player
+from assistant.player import StreamPlayer
 from assistant.turn import TurnResult, chunk_starts
 from persona.persona import Persona
 from renderers.animator import Animator, SpeechTimeline
@@ -53,10 +53,10 @@ def export_video(animator: Animator, result: TurnResult, out: Path, config: Conf
 def show_window(animator: Animator, result: TurnResult, config: Config) -> Optional[FaceWindow]:
     """Play the speech and show the face in step with it; returns the window (still open) for inspection."""
     window = FaceWindow(config.face.size, f"{config.window.title}")
-    player = open_player()
+    player = StreamPlayer(result.audio.sample_rate, config.audio.output_device)
     player.play(result.audio)
     try:
         window.play(animator.frame_at, player.position, result.audio.duration, config.face.fps)
     finally:
-        player.stop()
+        player.close()
     return window

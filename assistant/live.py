@@ -1,0 +1,162 @@
+"""The live conversation: microphone → listener → agent → voice → speakers (and face), with barge-in.
+
+One thread reads the microphone block by block: it cancels echo, checks for barge-in, feeds the
+listener, and draws the face for the player's position. Each reply runs the agent and voice
+stages in their own threads and queues speech on the player as sentences arrive. When the person
+interrupts, playback stops, the reply's queued work is dropped, and the history keeps only what
+was heard.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from assistant import models
+from assistant.agent import AgentStage, ChatModel
+from assistant.bargein import BargeInDetector
+from assistant.config import Config
+from assistant.listener import make_listener
+from assistant.messages import Cancel, SpeechChunk, TextInput, Timings, UserTurn
+from assistant.pipeline import Pipeline
+from assistant.player import StreamPlayer
+from assistant.tts import PiperSpeaker, VoiceStage
+from assistant.vad import BLOCK, SileroVad
+from persona.persona import Persona
+
+
+@dataclass(frozen=True)
+class BargeIn:
+    """The person interrupted: `heard` is the part of the reply they heard."""
+
+    t: float
+    heard: str
+    reaction: float  # seconds from detection to silence
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    text: str
+    first_audio: float  # seconds from the end of the person's turn to the first sound
+
+
+@dataclass
+class _Reply:
+    pipeline: Pipeline
+    turn: UserTurn
+    started: float
+    sentences: list = field(default_factory=list)  # (start on the reply clock, text)
+    end: float = 0.0  # reply clock time queued so far
+    first_audio: Optional[float] = None
+    finished: bool = False
+
+
+class Conversation:
+    def __init__(self, config: Config, persona: Persona, source, player: Optional[StreamPlayer] = None) -> None:
+        self.config, self.persona, self.source = config, persona, source
+        self.listener = make_listener(config, persona.spec.language)
+        self.barge_in = BargeInDetector(SileroVad(models.resolve(config, "vad").path), config.barge_in)
+        scale = config.tts.length_scale * persona.spec.voice.length_scale
+        self.speaker = PiperSpeaker(models.resolve(config, "tts_voice").path, scale, config.tts.sentence_pause)
+        self.speaker.load()
+        self.chat = ChatModel(models.resolve(config, "llm").path, config.llm, persona.spec.system_prompt)
+        self.chat.load()
+        self.player = player or StreamPlayer(self.speaker.sample_rate, config.audio.output_device)
+        self.history: list[tuple[str, str]] = []
+        self._reply: Optional[_Reply] = None
+        self._lock = threading.Lock()
+
+    def run(self, max_replies: Optional[int] = None) -> Iterator[object]:
+        """Events as they happen: the listener's, BargeIn, ReplyDone. Ends with the source or after
+        `max_replies` finished replies."""
+        replies = 0
+        for raw in self.source.blocks():
+            for event in self._step(raw):
+                yield event
+                replies += isinstance(event, ReplyDone)
+            if max_replies is not None and replies >= max_replies:
+                return
+
+    def _step(self, raw) -> Iterator[object]:
+        reply = self._reply
+        speaking = reply is not None and (self.player.playing or not reply.finished)
+        fired, cleaned = self.barge_in.feed(raw, self.player.far_end(BLOCK))
+        self.listener.hold = speaking
+        if speaking and fired:
+            yield self._interrupt()
+            self.listener.hold = False
+        for event in self.listener.feed(cleaned):
+            yield event
+            if isinstance(event, UserTurn):
+                if self._reply is not None:
+                    self._interrupt()
+                self._start_reply(event)
+        reply = self._reply
+        if reply is not None and reply.finished and not self.player.playing:
+            yield self._complete(reply)
+
+    def _start_reply(self, turn: UserTurn) -> None:
+        timings = Timings()
+        stages = [AgentStage(self.chat, self.config.llm, timings, tuple(self.history[-2 * self.config.llm.history_turns:])),
+                  VoiceStage(self.speaker, timings)]
+        reply = _Reply(Pipeline(stages), turn, time.perf_counter())
+        self.history.append(("human", turn.text))
+        self.player.begin()
+        self.barge_in.reset()
+        self._reply = reply
+        threading.Thread(target=self._speak, args=(reply,), daemon=True, name="reply").start()
+
+    def _speak(self, reply: _Reply) -> None:
+        """The reply thread: queue each sentence's audio as soon as it is synthesized."""
+        for message in reply.pipeline.run([TextInput(reply.turn.text)]):
+            if isinstance(message, Cancel):
+                break
+            if isinstance(message, SpeechChunk):
+                with self._lock:
+                    if reply is not self._reply:
+                        break
+                    if reply.first_audio is None:
+                        reply.first_audio = time.perf_counter() - reply.started
+                    reply.sentences.append((reply.end, message.text))
+                    reply.end += message.audio.duration
+                    self.player.enqueue(message.audio.samples)
+        reply.finished = True
+
+    def _interrupt(self) -> BargeIn:
+        began = time.perf_counter()
+        with self._lock:
+            reply, self._reply = self._reply, None
+            position = self.player.stop()
+        reply.pipeline.cancel("barge-in")
+        heard = _heard(reply, position)
+        if heard:
+            self.history.append(("ai", heard))
+        return BargeIn(self.listener.clock, heard, time.perf_counter() - began)
+
+    def _complete(self, reply: _Reply) -> ReplyDone:
+        self._reply = None
+        text = " ".join(t for _, t in reply.sentences)
+        self.history.append(("ai", text))
+        return ReplyDone(text, reply.first_audio or 0.0)
+
+    def close(self) -> None:
+        self.player.close()
+        self.source.close()
+
+
+def _heard(reply: _Reply, position: float) -> str:
+    """Whole sentences played before `position`, and the words of the one cut off, in proportion."""
+    heard = []
+    bounds = [start for start, _ in reply.sentences[1:]] + [reply.end]
+    for (start, text), end in zip(reply.sentences, bounds):
+        if position >= end:
+            heard.append(text)
+        elif position > start:
+            words = text.split()
+            cut = int(len(words) * (position - start) / max(end - start, 1e-6))
+            if cut:
+                heard.append(" ".join(words[:cut]) + "…")
+            break
+    return " ".join(heard)
