@@ -20,6 +20,7 @@ import numpy as np
 
 from assistant.asr import Decoded, Transcriber
 from assistant.config import ListenConfig
+from assistant.errors import DoppelError
 from assistant.frontend import Denoiser, SnrTracker
 from assistant.messages import PartialTranscript, SpeechStarted, UserTurn
 from assistant.vad import BLOCK, SAMPLE_RATE, SileroVad
@@ -89,8 +90,12 @@ class Listener:
     def listen(self, blocks: Iterable[np.ndarray]) -> Iterator[object]:
         """Events (SpeechStarted, PartialTranscript, UserTurn) for a stream of blocks; an open turn
         is finished when the stream ends, so nothing heard is lost."""
-        for block in blocks:
-            yield from self.feed(block)
+        try:
+            for block in blocks:
+                yield from self.feed(block)
+        except DoppelError:  # the source failed (a microphone unplugged): keep what was heard so far
+            yield from self.finish()
+            raise
         yield from self.finish()
 
     def feed(self, block: np.ndarray) -> list[object]:

@@ -139,8 +139,10 @@ class MicrophoneSource:
 
     def __init__(self, config: AudioConfig) -> None:
         self.config = config
+        import sounddevice as sd
+
         self.device = find_device(config.input_device, "inputs")
-        self.name = f"microphone {self.device}"
+        self.name = f"microphone {self.device} ({sd.query_devices(self.device)['name']})"
         self._ring: queue.Queue[np.ndarray] = queue.Queue(max(1, int(config.buffer_seconds * SAMPLE_RATE / BLOCK)))
         self._stream = None
         self._closed = False
