@@ -39,6 +39,8 @@ class ChatModel:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
+        if self._chain is not None:
+            return
         try:
             llm = ChatLlamaCpp(
                 model_path=str(self.model_path), n_ctx=self.config.context_tokens, n_threads=self.config.threads,
@@ -72,9 +74,8 @@ class AgentStage(Stage):
         self.history = history
 
     def start(self) -> None:
-        began = time.perf_counter()
-        self.model.load()
-        self.timings.add("load_llm", time.perf_counter() - began)
+        with self.timings.measure("load_llm"):
+            self.model.load()
 
     def handle(self, message: object) -> Iterator[object]:
         if not isinstance(message, (UserTurn, TextInput)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -88,17 +87,15 @@ class AsrStage(Stage):
         self.timings = timings
 
     def start(self) -> None:
-        began = time.perf_counter()
-        self.transcriber.load()
-        self.timings.add("load_asr", time.perf_counter() - began)
+        with self.timings.measure("load_asr"):
+            self.transcriber.load()
 
     def handle(self, message: object) -> Iterator[object]:
         if not isinstance(message, AudioClip):
             yield message
             return
-        began = time.perf_counter()
-        turn = self.transcriber.transcribe(message)
-        self.timings.add("asr", time.perf_counter() - began)
+        with self.timings.measure("asr"):
+            turn = self.transcriber.transcribe(message)
         if not turn.text:
             raise DoppelError("no speech was recognised in the recording; record the question again, closer to the microphone")
         yield turn

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -108,3 +111,12 @@ class Timings:
 
     def set(self, stage: str, value: float) -> None:
         self.values[stage] = round(value, 4)
+
+    @contextmanager
+    def measure(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to `stage`."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - began)

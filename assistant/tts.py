@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +24,8 @@ class PiperSpeaker:
     def load(self) -> None:
         from piper import PiperVoice
 
+        if self._voice is not None:
+            return
         try:
             self._voice = PiperVoice.load(self.model_path, include_alignments=True)
         except Exception as exc:  # onnxruntime/JSON errors from a bad user voice
@@ -66,16 +67,14 @@ class VoiceStage(Stage):
         self.timings = timings
 
     def start(self) -> None:
-        began = time.perf_counter()
-        self.speaker.load()
-        self.timings.add("load_tts", time.perf_counter() - began)
+        with self.timings.measure("load_tts"):
+            self.speaker.load()
 
     def handle(self, message: object) -> Iterator[object]:
         if not isinstance(message, ReplySentence):
             yield message
             return
-        began = time.perf_counter()
-        clip, phonemes = self.speaker.speak(message.text)
-        self.timings.add("tts", time.perf_counter() - began)
+        with self.timings.measure("tts"):
+            clip, phonemes = self.speaker.speak(message.text)
         self.timings.add("speech_seconds", clip.duration)
         yield SpeechChunk(clip, phonemes, message.text, message.index, message.emotion, message.intensity)

@@ -8,9 +8,7 @@ Writes bench/results.json and the table in bench/README.md (between the RESULTS 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -19,8 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GLOG_minloglevel", "3")
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from common import HERE, meta, save  # noqa: E402
 
 from assistant.config import load_config  # noqa: E402
 from assistant.messages import Timings  # noqa: E402
@@ -88,15 +85,10 @@ def main() -> None:
             runs.append(one_run(mode, config, persona))
             print(f"{mode} run {i + 1}/{args.runs}: {runs[-1]['total']:.2f} s", file=sys.stderr)
         results[mode] = {k: statistics.median(r[k] for r in runs if k in r) for k in runs[0]}
-    meta = {"runs": args.runs, "cpus": os.cpu_count(), "python": platform.python_version(),
-            "llm": config.models.llm, "asr": config.models.asr, "date": time.strftime("%Y-%m-%d")}
-    (HERE / "results.json").write_text(json.dumps({"meta": meta, "medians": results}, indent=2))
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    start, end = "<!-- RESULTS -->", "<!-- /RESULTS -->"
-    body = f"{start}\nMedians of {args.runs} runs, {meta['cpus']} CPUs, {meta['date']}, " \
-           f"LLM {meta['llm']}, ASR {meta['asr']}.\n\n{table(results)}\n{end}"
-    readme.write_text(text.split(start)[0] + body + text.split(end)[1])
+    info = meta(args.runs, llm=config.models.llm, asr=config.models.asr)
+    body = (f"Medians of {args.runs} runs, {info['cpus']} CPUs, {info['date']}, "
+            f"LLM {info['llm']}, ASR {info['asr']}.\n\n{table(results)}")
+    save("results", {"meta": info, "medians": results}, "RESULTS", body)
     print(table(results))
 
 
