@@ -32,6 +32,7 @@ class ChatModel:
         self.model_path = model_path
         self.config = config
         self.system_prompt = system_prompt
+        self.llm = None
         self._chain = None
 
     def load(self) -> None:
@@ -50,6 +51,7 @@ class ChatModel:
         except Exception as exc:  # llama.cpp raises ValueError for a file it cannot load
             raise DoppelError(f"models.llm: cannot load {self.model_path} ({type(exc).__name__}); "
                               "point it at a GGUF chat model") from None
+        self.llm = llm
         prompt = ChatPromptTemplate.from_messages(
             [("system", self.system_prompt), *STYLE_EXAMPLE, MessagesPlaceholder("history"),
              ("human", "{message}" + SPOKEN_REMINDER)])
@@ -106,3 +108,20 @@ class AgentStage(Stage):
             self.timings.set("llm_tokens_per_s", (tokens - 1) / max(elapsed - first, 1e-6))
         if index == 0:
             yield ReplySentence("Sorry, I have nothing to say to that.", 0)
+
+
+def json_completer(model: ChatModel, max_tokens: int = 160):
+    """A function (messages, schema) → dict that runs the loaded model constrained to the JSON schema."""
+    import json
+
+    def complete(messages: list[dict], schema: dict) -> dict:
+        model.load()
+        result = model.llm.client.create_chat_completion(
+            messages=messages, response_format={"type": "json_object", "schema": schema},
+            max_tokens=max_tokens, temperature=0.0)
+        try:
+            return json.loads(result["choices"][0]["message"]["content"])
+        except (ValueError, KeyError, IndexError):
+            return {}
+
+    return complete

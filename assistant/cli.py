@@ -181,13 +181,17 @@ def prepare(config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetO
         with _Bars() as bars:
             for spec in models.BUNDLED:
                 models.prepare(spec, cfg.home, lambda d, t, n=spec.name: bars.report(f"verifying {n}", d, t))
+            bars.step("exporting MiniLM to ONNX (once)")
+            from memory.embeddings import MiniLm
+
+            MiniLm(models.resolve(cfg, "embeddings").path)
         err.print(f"models ready under {cfg.home / 'models'}")
 
 
 def main() -> None:
     # the module proper, also when this file runs as __main__ (python -m assistant.cli)
     from assistant import cli as registered
-    from assistant import cli_audio  # noqa: F401  (registers devices, transcribe, listen)
+    from assistant import cli_audio, cli_mind  # noqa: F401  (register their commands)
 
     registered.app(prog_name="doppel")
 

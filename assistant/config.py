@@ -72,6 +72,12 @@ class BargeInConfig(Section):
     echo_delay_ms: int
 
 
+class MemoryConfig(Section):
+    recall: int
+    min_score: float
+    recency_weight: float
+
+
 class LlmConfig(Section):
     context_tokens: int
     threads: int
@@ -119,6 +125,7 @@ class Config(Section):
     listen: ListenConfig
     barge_in: BargeInConfig
     llm: LlmConfig
+    memory: MemoryConfig
     tts: TtsConfig
     face: FaceConfig
     video: VideoConfig
