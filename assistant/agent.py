@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 from assistant.config import LlmConfig
 from assistant.errors import DoppelError
@@ -28,8 +28,8 @@ SPOKEN_REMINDER = "\n\n(Reply out loud in two or three short sentences of plain 
 class ChatModel:
     """The LangChain chain: persona system prompt + the person's words → streamed reply text."""
 
-    def __init__(self, model_path: Path, config: LlmConfig, system_prompt: str) -> None:
-        self.model_path = model_path
+    def __init__(self, model_path: Optional[Path], config: LlmConfig, system_prompt: str) -> None:
+        self.model_path = model_path  # None with the OpenAI-compatible backend
         self.config = config
         self.system_prompt = system_prompt
         self.llm = None
@@ -42,8 +42,16 @@ class ChatModel:
 
         if self._chain is not None:
             return
+        llm = self._server_model() if self.config.backend == "openai" else self._local_model(ChatLlamaCpp)
+        self.llm = llm
+        prompt = ChatPromptTemplate.from_messages(
+            [("system", self.system_prompt), *STYLE_EXAMPLE, MessagesPlaceholder("history"),
+             ("human", "{message}" + SPOKEN_REMINDER)])
+        self._chain = prompt | llm | StrOutputParser()
+
+    def _local_model(self, chat_class):
         try:
-            llm = ChatLlamaCpp(
+            return chat_class(
                 model_path=str(self.model_path), n_ctx=self.config.context_tokens, n_threads=self.config.threads,
                 n_batch=256, max_tokens=self.config.max_reply_tokens, temperature=self.config.temperature,
                 seed=self.config.seed, streaming=True, verbose=False,
@@ -51,29 +59,40 @@ class ChatModel:
         except Exception as exc:  # llama.cpp raises ValueError for a file it cannot load
             raise DoppelError(f"models.llm: cannot load {self.model_path} ({type(exc).__name__}); "
                               "point it at a GGUF chat model") from None
-        self.llm = llm
-        prompt = ChatPromptTemplate.from_messages(
-            [("system", self.system_prompt), *STYLE_EXAMPLE, MessagesPlaceholder("history"),
-             ("human", "{message}" + SPOKEN_REMINDER)])
-        self._chain = prompt | llm | StrOutputParser()
+
+    def _server_model(self):
+        """Any OpenAI-compatible server: Ollama, llama.cpp's server, vLLM..."""
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(base_url=self.config.base_url, api_key=self.config.api_key or "not-needed",
+                          model=self.config.server_model, temperature=self.config.temperature,
+                          max_tokens=self.config.max_reply_tokens, seed=self.config.seed, streaming=True,
+                          timeout=60, max_retries=0)
 
     def stream(self, message: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
         """Reply tokens; `history` is earlier (role, text) pairs, oldest first: append-only, so
         llama.cpp reuses the cached prompt up to the new turn."""
         if self._chain is None:
             self.load()
-        yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
+        try:
+            yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
+        except Exception as exc:
+            if self.config.backend != "openai" or "Connection" not in type(exc).__name__:
+                raise
+            raise DoppelError(f"cannot reach the language-model server at {self.config.base_url}; "
+                              "start it, or fix llm.base_url (or set llm.backend: llama_cpp)") from None
 
 
 class AgentStage(Stage):
     name = "agent"
 
     def __init__(self, model: ChatModel, config: LlmConfig, timings: Timings,
-                 history: Sequence[tuple[str, str]] = ()) -> None:
+                 history: Sequence[tuple[str, str]] = (), tagger=None) -> None:
         self.model = model
         self.config = config
         self.timings = timings
         self.history = history
+        self.tagger = tagger  # an EmotionTagger: each sentence leaves with its emotion
 
     def start(self) -> None:
         with self.timings.measure("load_llm"):
@@ -93,12 +112,12 @@ class AgentStage(Stage):
                 self.timings.set("llm_first_token", time.perf_counter() - began)
             tokens += 1
             for sentence in splitter.feed(token):
-                yield ReplySentence(sentence, index)
+                yield self._sentence(sentence, index)
                 index += 1
             if index >= self.config.max_reply_sentences:
                 break  # a spoken answer stays short even when a small model rambles
         for sentence in splitter.flush() if index < self.config.max_reply_sentences else ():
-            yield ReplySentence(sentence, index)
+            yield self._sentence(sentence, index)
             index += 1
         elapsed = time.perf_counter() - began
         self.timings.set("llm", elapsed)
@@ -109,6 +128,12 @@ class AgentStage(Stage):
         if index == 0:
             yield ReplySentence("Sorry, I have nothing to say to that.", 0)
 
+    def _sentence(self, text: str, index: int) -> ReplySentence:
+        if self.tagger is None:
+            return ReplySentence(text, index)
+        tag = self.tagger.tag(text)
+        return ReplySentence(text, index, tag.emotion, tag.intensity)
+
 
 def json_completer(model: ChatModel, max_tokens: int = 160):
     """A function (messages, schema) → dict that runs the loaded model constrained to the JSON schema."""
@@ -116,12 +141,48 @@ def json_completer(model: ChatModel, max_tokens: int = 160):
 
     def complete(messages: list[dict], schema: dict) -> dict:
         model.load()
-        result = model.llm.client.create_chat_completion(
-            messages=messages, response_format={"type": "json_object", "schema": schema},
-            max_tokens=max_tokens, temperature=0.0)
+        response_format = {"type": "json_object", "schema": schema}  # llama.cpp turns the schema into a grammar
+        if model.config.backend == "openai":
+            answer = model.llm.bind(response_format=response_format, max_tokens=max_tokens, temperature=0.0)
+            content = answer.invoke([(m["role"].replace("user", "human").replace("assistant", "ai"), m["content"])
+                                     for m in messages]).content
+        else:
+            result = model.llm.client.create_chat_completion(
+                messages=messages, response_format=response_format, max_tokens=max_tokens, temperature=0.0)
+            content = result["choices"][0]["message"]["content"]
         try:
-            return json.loads(result["choices"][0]["message"]["content"])
-        except (ValueError, KeyError, IndexError):
+            return json.loads(content)
+        except (ValueError, TypeError):
             return {}
 
     return complete
+
+
+def make_chat_model(config, system_prompt: str) -> ChatModel:
+    """The configured chat model: a local GGUF through llama.cpp, or an OpenAI-compatible server."""
+    from assistant import models
+
+    path = None if config.llm.backend == "openai" else models.resolve(config, "llm").path
+    return ChatModel(path, config.llm, system_prompt)
+
+
+SUMMARY_PREFIX = "Earlier in this conversation: "
+
+
+def summarize(model: ChatModel, turns: Sequence[tuple[str, str]], max_tokens: int = 90) -> str:
+    """Fold old turns into one short paragraph, so a long conversation fits the context window."""
+    model.load()
+    transcript = "\n".join(f"{'Person' if role == 'human' else 'You'}: {text}" for role, text in turns)
+    request = [("system", "Summarize this conversation in two or three sentences. Keep names, facts and "
+                          "anything the person asked you to do."), ("human", transcript[-4000:])]
+    return SUMMARY_PREFIX + str(model.llm.bind(max_tokens=max_tokens, temperature=0.0).invoke(request).content).strip()
+
+
+def fold_history(model: ChatModel, history: list[tuple[str, str]], keep_turns: int) -> list[tuple[str, str]]:
+    """History stays append-only (llama.cpp reuses its cache) until it outgrows `keep_turns`
+    exchanges; then the older half becomes one summary and the recent half stays word for word."""
+    if len(history) <= 2 * keep_turns:
+        return history
+    cut = len(history) - keep_turns  # keep the newest half
+    cut -= cut % 2  # whole exchanges
+    return [("ai", summarize(model, history[:cut]))] + history[cut:]

@@ -122,6 +122,8 @@ def chat(
     as_json: bool = typer.Option(False, "--json", help="--input: one JSON object; live: one JSON line per event."),
     mic_file: Optional[Path] = typer.Option(None, "--mic-file", help="Live, but a file paced in real time is the microphone."),
     replies: Optional[int] = typer.Option(None, "--replies", help="Live: stop after this many replies."),
+    text: bool = typer.Option(False, "--text", help="A typed conversation in the terminal, with memory."),
+    user: str = typer.Option("default", "--user", help="--text: whose memories."),
     persona: Optional[Path] = PersonaOpt, config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt,
 ) -> None:
     """Talk with Doppel. With --input: one turn from a recording, answered with voice and face.
@@ -132,6 +134,11 @@ def chat(
 
     with _guarded():
         cfg, who = _setup(config, set_, persona)
+        if text:
+            from assistant.cli_mind import run_text_chat
+
+            run_text_chat(cfg, who, user)
+            return
         if input_ is None:
             from assistant.cli_audio import run_live
 

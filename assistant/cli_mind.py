@@ -45,6 +45,8 @@ def ask(
                 "sentences": [{"text": s.text, "emotion": s.emotion, "intensity": s.intensity} for s in result.sentences],
                 "memories": [{"text": m.text, "kind": m.kind, "score": m.score} for m in result.memories],
                 "learned": [{"key": k, "value": v} for k, v in result.learned],
+                "tool": result.tool,
+                "user_emotion": {"emotion": result.user_emotion.emotion, "intensity": result.user_emotion.intensity},
                 "timings": result.timings,
             }))
         else:
@@ -144,3 +146,28 @@ def _print(memories, as_json: bool) -> None:
     for m in memories:
         table.add_row(m.id, m.user, m.kind, m.text, f"{m.score:.2f}" if m.score else "")
     Console().print(table if memories else "no memories")
+
+
+def run_text_chat(cfg, who, user: str) -> None:
+    """Type, read the answer; memory carries across sessions. Ctrl-D or an empty line ends it."""
+    import sys
+
+    from assistant.companion import Companion
+
+    with _Bars() as bars:
+        bars.step("loading")
+        companion = Companion(cfg, who, user)
+    out = Console()
+    interactive = sys.stdin.isatty()
+    try:
+        while True:
+            try:
+                line = input("you: " if interactive else "")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            result = companion.ask(line)
+            out.print(f"[bold]{who.name}:[/] {result.reply}", highlight=False)
+    finally:
+        companion.close()

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Optional
 
 from assistant import models
-from assistant.agent import AgentStage, ChatModel, json_completer
+from assistant.agent import AgentStage, json_completer, make_chat_model
 from assistant.config import Config
+from assistant.emotion import EmotionTagger, Tag
 from assistant.errors import DoppelError
 from assistant.messages import ReplySentence, TextInput, Timings
+from assistant.tools import EmbeddingRouter, Toolbox
 from memory.embeddings import MiniLm
 from memory.facts import extract_facts
 from memory.store import Memory, MemoryStore
@@ -29,6 +32,8 @@ class AskResult:
     memories: list[Memory]
     learned: list[tuple[str, str]]
     timings: dict = field(default_factory=dict)
+    user_emotion: Optional[Tag] = None
+    tool: str = "chat"
 
 
 def clean_message(message: str) -> str:
@@ -52,33 +57,44 @@ class Companion:
         with self.timings.measure("load_memory"):
             self.memory = open_memory(config)
         with self.timings.measure("load_llm"):
-            self.chat = ChatModel(models.resolve(config, "llm").path, config.llm, persona.spec.system_prompt)
+            self.chat = make_chat_model(config, persona.spec.system_prompt)
             self.chat.load()
+        self.tagger = EmotionTagger(config.emotion.method, self.memory.embedder.embed, json_completer(self.chat, 40))
+        self.router = EmbeddingRouter(self.memory.embedder.embed)
+        self.tools = Toolbox(self.memory, user, config.home / "reminders.jsonl")
 
     def ask(self, message: str) -> AskResult:
         message = clean_message(message)
         with self.timings.measure("recall"):
-            memories = self.memory.recall(self.user, message, k=self.config.memory.recall)
+            memories = self.memory.recall(self.user, message, k=self.config.memory.recall, their_words_only=True)
         memories = [m for m in memories if m.score >= self.config.memory.min_score]
-        prompt = _with_memories(message, memories)
-        stage = AgentStage(self.chat, self.config.llm, self.timings)
+        with self.timings.measure("tool"):
+            choice = self.router(message)
+            tool_result = self.tools.run(choice, message)
+        prompt = _with_memories(message, memories, tool_result)
+        user_emotion = self.tagger.tag(message)
+        stage = AgentStage(self.chat, self.config.llm, self.timings, tagger=self.tagger)
         sentences = [s for s in stage.handle(TextInput(prompt)) if isinstance(s, ReplySentence)]
         reply = " ".join(s.text for s in sentences)
         began = time.perf_counter()
-        self.memory.add_episode(self.user, "user", message)
-        self.memory.add_episode(self.user, "doppel", reply)
+        self.memory.add_episode(self.user, "user", message, user_emotion.emotion)
+        self.memory.add_episode(self.user, "doppel", reply, sentences[0].emotion if sentences else "neutral")
         learned = extract_facts(json_completer(self.chat), message)
         for key, value in learned:
             self.memory.remember_fact(self.user, key, value)
         self.timings.set("remember", time.perf_counter() - began)
-        return AskResult(reply, sentences, memories, learned, dict(self.timings.values))
+        return AskResult(reply, sentences, memories, learned, dict(self.timings.values), user_emotion, choice.tool)
 
     def close(self) -> None:
         self.memory.close()
 
 
-def _with_memories(message: str, memories: list[Memory]) -> str:
-    if not memories:
-        return message
-    lines = "\n".join(f"- {m.text}" for m in memories)
-    return f"(What you remember about the person you are talking to:\n{lines})\n\n{message}"
+def _with_memories(message: str, memories: list[Memory], tool_result: str = "") -> str:
+    """The new turn, with what memory and the tool contributed in front of it."""
+    notes = []
+    if memories:
+        notes.append("What you remember about the person you are talking to:\n"
+                     + "\n".join(f"- {m.text}" for m in memories))
+    if tool_result:
+        notes.append(tool_result)
+    return "(" + "\n".join(notes) + ")\n\n" + message if notes else message

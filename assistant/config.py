@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,7 +78,15 @@ class MemoryConfig(Section):
     recency_weight: float
 
 
+class EmotionConfig(Section):
+    method: Literal["prototypes", "vader", "llm"]
+
+
 class LlmConfig(Section):
+    backend: Literal["llama_cpp", "openai"]
+    base_url: str
+    server_model: str
+    api_key: Optional[str]
     context_tokens: int
     threads: int
     max_reply_tokens: int
@@ -126,6 +134,7 @@ class Config(Section):
     barge_in: BargeInConfig
     llm: LlmConfig
     memory: MemoryConfig
+    emotion: EmotionConfig
     tts: TtsConfig
     face: FaceConfig
     video: VideoConfig

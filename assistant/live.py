@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from assistant import models
-from assistant.agent import AgentStage, ChatModel
+from assistant.agent import AgentStage, fold_history, make_chat_model
 from assistant.bargein import BargeInDetector
 from assistant.config import Config
 from assistant.listener import make_listener
@@ -61,7 +61,7 @@ class Conversation:
         scale = config.tts.length_scale * persona.spec.voice.length_scale
         self.speaker = PiperSpeaker(models.resolve(config, "tts_voice").path, scale, config.tts.sentence_pause)
         self.speaker.load()
-        self.chat = ChatModel(models.resolve(config, "llm").path, config.llm, persona.spec.system_prompt)
+        self.chat = make_chat_model(config, persona.spec.system_prompt)
         self.chat.load()
         self.player = player or StreamPlayer(self.speaker.sample_rate, config.audio.output_device)
         self.history: list[tuple[str, str]] = []
@@ -99,7 +99,8 @@ class Conversation:
 
     def _start_reply(self, turn: UserTurn) -> None:
         timings = Timings()
-        stages = [AgentStage(self.chat, self.config.llm, timings, tuple(self.history[-2 * self.config.llm.history_turns:])),
+        self.history = fold_history(self.chat, self.history, self.config.llm.history_turns)
+        stages = [AgentStage(self.chat, self.config.llm, timings, tuple(self.history)),
                   VoiceStage(self.speaker, timings)]
         reply = _Reply(Pipeline(stages), turn, time.perf_counter())
         self.history.append(("human", turn.text))

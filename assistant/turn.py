@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from assistant import models
-from assistant.agent import AgentStage, ChatModel
+from assistant.agent import AgentStage, make_chat_model
 from assistant.asr import AsrStage, Transcriber
 from assistant.config import Config
 from assistant.errors import DoppelError
@@ -39,10 +39,9 @@ def voice_stage(config: Config, persona: Persona, timings: Timings, report: Repo
 
 def chat_stages(config: Config, persona: Persona, timings: Timings, report: Report) -> list[Stage]:
     asr = models.resolve(config, "asr", _bytes(report, "preparing the speech recogniser"))
-    llm = models.resolve(config, "llm", _bytes(report, "preparing the language model"))
     return [
         AsrStage(Transcriber(asr.path, config.asr, persona.spec.language), timings),
-        AgentStage(ChatModel(llm.path, config.llm, persona.spec.system_prompt), config.llm, timings),
+        AgentStage(make_chat_model(config, persona.spec.system_prompt), config.llm, timings),
         voice_stage(config, persona, timings, report),
     ]
 

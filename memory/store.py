@@ -54,6 +54,7 @@ def normalize_key(key: str) -> str:
 class MemoryStore:
     def __init__(self, folder: Path, embedder: MiniLm, recency_weight: float = 0.15) -> None:
         self.folder = Path(folder)
+        self.embedder = embedder
         self.recency_weight = recency_weight
         self._lock = self._take_lock()
         try:
@@ -129,15 +130,18 @@ class MemoryStore:
         return removed
 
     # reading -------------------------------------------------------------------------------
-    def recall(self, user: str, query: str, k: int = 5, include_shared: bool = True) -> list[Memory]:
-        """The k memories best for `query`: relevance (cosine) plus a bonus for recent ones."""
+    def recall(self, user: str, query: str, k: int = 5, include_shared: bool = True,
+               their_words_only: bool = False) -> list[Memory]:
+        """The k memories best for `query`: relevance (cosine) plus a bonus for recent ones.
+        `their_words_only` leaves out what Doppel itself said (so it does not repeat itself)."""
         scope = {"user": {"$in": [user, SHARED]}} if include_shared else {"user": user}
         found: list[Memory] = []
         for kind, collection in (("fact", self._facts), ("episode", self._episodes)):
             count = collection.count()
             if not count or not query.strip():
                 continue
-            result = collection.query(query_texts=[query], n_results=min(k * 2, count), where=scope)
+            where = {"$and": [scope, {"speaker": "user"}]} if kind == "episode" and their_words_only else scope
+            result = collection.query(query_texts=[query], n_results=min(k * 2, count), where=where)
             for memory_id, text, meta, distance in zip(result["ids"][0], result["documents"][0],
                                                        result["metadatas"][0], result["distances"][0]):
                 found.append(self._memory(kind, memory_id, text, meta, 1.0 - distance))

@@ -135,3 +135,16 @@ def test_a_memory_in_use_is_reported(tmp_path):
         assert run.returncode == 2 and "in use by another Doppel" in run.stderr
     finally:
         holder.kill()
+
+
+def test_typed_conversation_remembers_within_and_across_sessions(tmp_path):
+    home = str(tmp_path / "home")
+    env = offline_env(DOPPEL_HOME=home)
+    first = subprocess.run([sys.executable, "-m", "assistant.cli", "chat", "--text", "--user", "kim"], cwd=REPO,
+                           env=env, input="My name is Kim and I love sailing.\n", capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Nova: ")
+    second = subprocess.run([sys.executable, "-m", "assistant.cli", "chat", "--text", "--user", "kim"], cwd=REPO,
+                            env=env, input="What do I love doing?\n", capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "sail" in second.stdout.lower()

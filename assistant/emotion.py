@@ -1,0 +1,96 @@
+"""Emotion tagger: a label from EMOTIONS and an intensity 0–1 for a sentence.
+
+Methods (compared on a labelled set in bench/think.py; `emotion.method` picks one):
+- `prototypes`: MiniLM embedding of the sentence against the mean embedding of a few example
+  sentences per emotion; VADER's valence sharpens the intensity.
+- `vader`: valence only (happy / sad / neutral), the baseline.
+- `llm`: the language model, its answer constrained by a grammar to the listed labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "afraid", "tender")
+
+# Written for Doppel; kept apart from the labelled test set.
+PROTOTYPES = {
+    "neutral": ["The meeting is on Tuesday at ten.", "Here is the list of ingredients.",
+                "The train leaves from platform two.", "It has four wheels and a small engine.",
+                "I will check that for you.", "The file is in the documents folder."],
+    "happy": ["That is wonderful news, congratulations!", "I am so glad you had a great time!",
+              "This made my day, thank you!", "Yay, we did it!", "What a lovely surprise, I love it!",
+              "I'm thrilled for you."],
+    "sad": ["I'm sorry, that must be really hard.", "I miss her so much.", "It hurts to lose someone you love.",
+            "I feel so alone tonight.", "Unfortunately it did not work out.", "That is heartbreaking."],
+    "angry": ["This is completely unacceptable!", "Stop lying to me!", "I am furious about what they did.",
+              "How dare you say that?", "I'm sick and tired of this nonsense.", "That makes me so mad."],
+    "surprised": ["Wow, I did not expect that at all!", "Really? No way!", "What? That's amazing, how?",
+                  "I can't believe it actually happened!", "Oh! You're here already?", "Whoa, that's unexpected."],
+    "afraid": ["I'm scared something bad will happen.", "Please be careful, that's dangerous.",
+               "I'm worried about the test tomorrow.", "What if they find us?", "I'm terrified of the dark.",
+               "That noise frightens me."],
+    "tender": ["Take care of yourself, dear.", "I'm always here for you.", "You mean so much to me.",
+               "Sleep well, my love.", "Come here, let me hold you.", "You did your best, and that's enough."],
+}
+
+Completer = Callable[[list[dict], dict], dict]
+
+
+@dataclass(frozen=True)
+class Tag:
+    emotion: str
+    intensity: float
+
+
+class EmotionTagger:
+    def __init__(self, method: str, embed: Optional[Callable] = None, complete_json: Optional[Completer] = None) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.method = method
+        self._vader = SentimentIntensityAnalyzer()
+        self._embed = embed
+        self._complete = complete_json
+        if method == "prototypes":
+            self._labels = list(PROTOTYPES)
+            centers = np.stack([embed(PROTOTYPES[label]).mean(axis=0) for label in self._labels])
+            self._centers = centers / np.linalg.norm(centers, axis=1, keepdims=True)
+
+    def tag(self, text: str) -> Tag:
+        return {"prototypes": self._by_prototypes, "vader": self._by_vader, "llm": self._by_llm}[self.method](text)
+
+    def _valence(self, text: str) -> float:
+        return self._vader.polarity_scores(text)["compound"]
+
+    def _by_vader(self, text: str) -> Tag:
+        valence = self._valence(text)
+        if abs(valence) < 0.3:
+            return Tag("neutral", 0.0)
+        return Tag("happy" if valence > 0 else "sad", round(abs(valence), 2))
+
+    def _by_prototypes(self, text: str) -> Tag:
+        similarity = self._centers @ self._embed([text])[0]
+        best = int(np.argmax(similarity))
+        label = self._labels[best]
+        if label == "neutral":
+            return Tag(label, 0.0)
+        runner_up = float(np.sort(similarity)[-2])
+        margin = float(similarity[best]) - runner_up  # how clearly it is this emotion
+        intensity = 0.35 + 3.0 * margin + 0.4 * abs(self._valence(text))
+        return Tag(label, round(float(np.clip(intensity, 0.1, 1.0)), 2))
+
+    def _by_llm(self, text: str) -> Tag:
+        schema = {"type": "object", "properties": {
+            "emotion": {"type": "string", "enum": list(EMOTIONS)},
+            "intensity": {"type": "number", "minimum": 0, "maximum": 1}}, "required": ["emotion", "intensity"]}
+        messages = [{"role": "system", "content": "Label the emotion the sentence expresses: one of "
+                     + ", ".join(EMOTIONS) + ", and its intensity from 0 to 1."},
+                    {"role": "user", "content": text[:500]}]
+        result = self._complete(messages, schema)
+        emotion = result.get("emotion", "neutral")
+        if emotion not in EMOTIONS:
+            emotion = "neutral"
+        return Tag(emotion, round(float(np.clip(result.get("intensity", 0.5), 0, 1)), 2) if emotion != "neutral" else 0.0)
