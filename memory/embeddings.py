@@ -78,12 +78,16 @@ class MiniLm:
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
 
+_LOADED: dict[Path, MiniLm] = {}
+
+
 class ChromaEmbedding:
     """chromadb's embedding-function interface over MiniLm. Passed every time a collection is opened:
     chromadb's own default would download a model at run time."""
 
     def __init__(self, model: MiniLm) -> None:
         self.model = model
+        _LOADED.setdefault(model.folder, model)
 
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 (chromadb's name)
         return list(self.model.embed(input))
@@ -100,7 +104,11 @@ class ChromaEmbedding:
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> "ChromaEmbedding":
-        return ChromaEmbedding(MiniLm(Path(config["folder"])))
+        # chromadb rebuilds the function from its config on every write: reuse the loaded model
+        folder = Path(config["folder"])
+        if folder not in _LOADED:
+            _LOADED[folder] = MiniLm(folder)
+        return ChromaEmbedding(_LOADED[folder])
 
     def default_space(self) -> str:
         return "cosine"
