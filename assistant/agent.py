@@ -6,6 +6,7 @@ The persona's static prompt comes first so llama.cpp can reuse its KV cache acro
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -34,6 +35,9 @@ class ChatModel:
         self.system_prompt = system_prompt
         self.llm = None
         self._chain = None
+        # llama.cpp is not thread-safe: one call at a time (a reply streams in the agent's thread while
+        # the listener's thread may extract facts after a barge-in)
+        self.lock = threading.RLock()
 
     def load(self) -> None:
         from langchain_community.chat_models import ChatLlamaCpp
@@ -69,13 +73,27 @@ class ChatModel:
                           max_tokens=self.config.max_reply_tokens, seed=self.config.seed, streaming=True,
                           timeout=60, max_retries=0)
 
-    def stream(self, message: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    def stream(self, message: str, history: Sequence[tuple[str, str]] = (),
+               cancelled: Optional[threading.Event] = None) -> Iterator[str]:
         """Reply tokens; `history` is earlier (role, text) pairs, oldest first: append-only, so
         llama.cpp reuses the cached prompt up to the new turn."""
         if self._chain is None:
             self.load()
+        tokens = self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
         try:
-            yield from self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
+            while True:
+                if cancelled is not None and cancelled.is_set():
+                    tokens.close()  # never resume: each switch between two replies re-reads a whole prompt
+                    return
+                with self.lock:  # per token, so an abandoned (barged-in) reply never blocks the model
+                    token = next(tokens, None)
+                if token is None:
+                    return
+                yield token
+        except GeneratorExit:
+            with self.lock:  # an abandoned reply's clean-up runs llama.cpp code too
+                tokens.close()
+            raise
         except Exception as exc:
             if self.config.backend != "openai" or "Connection" not in type(exc).__name__:
                 raise
@@ -107,7 +125,7 @@ class AgentStage(Stage):
         splitter = SentenceSplitter(self.config.min_clause_words)
         began = time.perf_counter()
         tokens, index = 0, 0
-        for token in self.model.stream(message.text, self.history):
+        for token in self.model.stream(message.text, self.history, self.cancelled):
             if tokens == 0:
                 self.timings.set("llm_first_token", time.perf_counter() - began)
             tokens += 1
@@ -141,6 +159,10 @@ def json_completer(model: ChatModel, max_tokens: int = 160):
 
     def complete(messages: list[dict], schema: dict) -> dict:
         model.load()
+        with model.lock:
+            return _complete_locked(messages, schema)
+
+    def _complete_locked(messages: list[dict], schema: dict) -> dict:
         response_format = {"type": "json_object", "schema": schema}  # llama.cpp turns the schema into a grammar
         if model.config.backend == "openai":
             answer = model.llm.bind(response_format=response_format, max_tokens=max_tokens, temperature=0.0)
@@ -172,6 +194,11 @@ SUMMARY_PREFIX = "Earlier in this conversation: "
 def summarize(model: ChatModel, turns: Sequence[tuple[str, str]], max_tokens: int = 90) -> str:
     """Fold old turns into one short paragraph, so a long conversation fits the context window."""
     model.load()
+    with model.lock:
+        return _summarize_locked(model, turns, max_tokens)
+
+
+def _summarize_locked(model: ChatModel, turns: Sequence[tuple[str, str]], max_tokens: int) -> str:
     transcript = "\n".join(f"{'Person' if role == 'human' else 'You'}: {text}" for role, text in turns)
     request = [("system", "Summarize this conversation in two or three sentences. Keep names, facts and "
                           "anything the person asked you to do."), ("human", transcript[-4000:])]

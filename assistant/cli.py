@@ -123,7 +123,7 @@ def chat(
     mic_file: Optional[Path] = typer.Option(None, "--mic-file", help="Live, but a file paced in real time is the microphone."),
     replies: Optional[int] = typer.Option(None, "--replies", help="Live: stop after this many replies."),
     text: bool = typer.Option(False, "--text", help="A typed conversation in the terminal, with memory."),
-    user: str = typer.Option("default", "--user", help="--text: whose memories."),
+    user: str = typer.Option("default", "--user", help="Whose memories (--text and live)."),
     persona: Optional[Path] = PersonaOpt, config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt,
 ) -> None:
     """Talk with Doppel. With --input: one turn from a recording, answered with voice and face.
@@ -142,7 +142,7 @@ def chat(
         if input_ is None:
             from assistant.cli_audio import run_live
 
-            run_live(cfg, who, mic_file, replies, as_json)
+            run_live(cfg, who, mic_file, replies, as_json, user)
             return
         clip = read_audio_file(input_)
         timings = Timings()

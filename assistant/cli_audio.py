@@ -128,7 +128,7 @@ def _fields(event) -> dict:
     return {"t": round(event.t, 2)}
 
 
-def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json: bool) -> None:
+def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json: bool, user: str = "default") -> None:
     """The live conversation loop, printing what is heard and said."""
     from assistant.live import BargeIn, Conversation, ReplyDone
     from assistant.sources import FileSource, MicrophoneSource
@@ -136,7 +136,7 @@ def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json
     source = FileSource(mic_file, realtime=True) if mic_file else MicrophoneSource(cfg.audio)
     with _Bars(enabled=not as_json) as bars:
         bars.step("loading models")
-        conversation = Conversation(cfg, who, source)
+        conversation = Conversation(cfg, who, source, user=user)
     out = Console()
     err.print(f"listening on {source.name}, speaking on {conversation.player.device}; Ctrl-C to stop",
               highlight=False)

@@ -63,27 +63,39 @@ class Companion:
         self.router = EmbeddingRouter(self.memory.embedder.embed)
         self.tools = Toolbox(self.memory, user, config.home / "reminders.jsonl")
 
-    def ask(self, message: str) -> AskResult:
-        message = clean_message(message)
+    def prepare(self, message: str) -> tuple[str, list[Memory], str]:
+        """The prompt for a message: recalled memories and the routed tool's result in front of it."""
         with self.timings.measure("recall"):
             memories = self.memory.recall(self.user, message, k=self.config.memory.recall, their_words_only=True)
         memories = [m for m in memories if m.score >= self.config.memory.min_score]
         with self.timings.measure("tool"):
             choice = self.router(message)
             tool_result = self.tools.run(choice, message)
-        prompt = _with_memories(message, memories, tool_result)
-        user_emotion = self.tagger.tag(message)
-        stage = AgentStage(self.chat, self.config.llm, self.timings, tagger=self.tagger)
-        sentences = [s for s in stage.handle(TextInput(prompt)) if isinstance(s, ReplySentence)]
-        reply = " ".join(s.text for s in sentences)
+        return _with_memories(message, memories, tool_result), memories, choice.tool
+
+    def agent(self, history=()) -> AgentStage:
+        return AgentStage(self.chat, self.config.llm, self.timings, history, tagger=self.tagger)
+
+    def remember(self, message: str, reply: str, reply_emotion: str = "neutral") -> tuple[Tag, list]:
+        """Keep the turn (what was actually said) and any facts in the person's words."""
         began = time.perf_counter()
+        user_emotion = self.tagger.tag(message)
         self.memory.add_episode(self.user, "user", message, user_emotion.emotion)
-        self.memory.add_episode(self.user, "doppel", reply, sentences[0].emotion if sentences else "neutral")
+        if reply:
+            self.memory.add_episode(self.user, "doppel", reply, reply_emotion)
         learned = extract_facts(json_completer(self.chat), message)
         for key, value in learned:
             self.memory.remember_fact(self.user, key, value)
         self.timings.set("remember", time.perf_counter() - began)
-        return AskResult(reply, sentences, memories, learned, dict(self.timings.values), user_emotion, choice.tool)
+        return user_emotion, learned
+
+    def ask(self, message: str) -> AskResult:
+        message = clean_message(message)
+        prompt, memories, tool = self.prepare(message)
+        sentences = [s for s in self.agent().handle(TextInput(prompt)) if isinstance(s, ReplySentence)]
+        reply = " ".join(s.text for s in sentences)
+        user_emotion, learned = self.remember(message, reply, sentences[0].emotion if sentences else "neutral")
+        return AskResult(reply, sentences, memories, learned, dict(self.timings.values), user_emotion, tool)
 
     def close(self) -> None:
         self.memory.close()

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from assistant import models
-from assistant.agent import AgentStage, fold_history, make_chat_model
+from assistant.agent import fold_history
 from assistant.bargein import BargeInDetector
+from assistant.companion import Companion
 from assistant.config import Config
 from assistant.listener import make_listener
 from assistant.messages import Cancel, SpeechChunk, TextInput, Timings, UserTurn
@@ -47,6 +48,7 @@ class _Reply:
     pipeline: Pipeline
     turn: UserTurn
     started: float
+    prompt: str  # the person's words with recalled memories and the tool's result
     sentences: list = field(default_factory=list)  # (start on the reply clock, text)
     end: float = 0.0  # reply clock time queued so far
     first_audio: Optional[float] = None
@@ -54,15 +56,16 @@ class _Reply:
 
 
 class Conversation:
-    def __init__(self, config: Config, persona: Persona, source, player: Optional[StreamPlayer] = None) -> None:
+    def __init__(self, config: Config, persona: Persona, source, player: Optional[StreamPlayer] = None,
+                 user: str = "default") -> None:
         self.config, self.persona, self.source = config, persona, source
         self.listener = make_listener(config, persona.spec.language)
         self.barge_in = BargeInDetector(SileroVad(models.resolve(config, "vad").path), config.barge_in)
         scale = config.tts.length_scale * persona.spec.voice.length_scale
         self.speaker = PiperSpeaker(models.resolve(config, "tts_voice").path, scale, config.tts.sentence_pause)
         self.speaker.load()
-        self.chat = make_chat_model(config, persona.spec.system_prompt)
-        self.chat.load()
+        self.companion = Companion(config, persona, user)  # memory, tools, emotions, and the chat model
+        self.chat = self.companion.chat
         self.player = player or StreamPlayer(self.speaker.sample_rate, config.audio.output_device)
         self.history: list[tuple[str, str]] = []
         self._reply: Optional[_Reply] = None
@@ -100,9 +103,9 @@ class Conversation:
     def _start_reply(self, turn: UserTurn) -> None:
         timings = Timings()
         self.history = fold_history(self.chat, self.history, self.config.llm.history_turns)
-        stages = [AgentStage(self.chat, self.config.llm, timings, tuple(self.history)),
-                  VoiceStage(self.speaker, timings)]
-        reply = _Reply(Pipeline(stages), turn, time.perf_counter())
+        prompt, _memories, _tool = self.companion.prepare(turn.text)
+        stages = [self.companion.agent(tuple(self.history)), VoiceStage(self.speaker, timings)]
+        reply = _Reply(Pipeline(stages), turn, time.perf_counter(), prompt)
         self.history.append(("human", turn.text))
         self.player.begin()
         self.barge_in.reset()
@@ -111,7 +114,7 @@ class Conversation:
 
     def _speak(self, reply: _Reply) -> None:
         """The reply thread: queue each sentence's audio as soon as it is synthesized."""
-        for message in reply.pipeline.run([TextInput(reply.turn.text)]):
+        for message in reply.pipeline.run([TextInput(reply.prompt)]):
             if isinstance(message, Cancel):
                 break
             if isinstance(message, SpeechChunk):
@@ -134,17 +137,21 @@ class Conversation:
         heard = _heard(reply, position)
         if heard:
             self.history.append(("ai", heard))
-        return BargeIn(self.listener.clock, heard, time.perf_counter() - began)
+        reaction = time.perf_counter() - began
+        self.companion.remember(reply.turn.text, heard)  # only what was heard
+        return BargeIn(self.listener.clock, heard, reaction)
 
     def _complete(self, reply: _Reply) -> ReplyDone:
         self._reply = None
         text = " ".join(t for _, t in reply.sentences)
         self.history.append(("ai", text))
+        self.companion.remember(reply.turn.text, text)
         return ReplyDone(text, reply.first_audio or 0.0)
 
     def close(self) -> None:
         self.player.close()
         self.source.close()
+        self.companion.close()
 
 
 def _heard(reply: _Reply, position: float) -> str:

@@ -18,6 +18,8 @@ from assistant.messages import Cancel, EndOfTurn
 
 class Stage(ABC):
     name = "stage"
+    # set by the pipeline: a stage doing long work inside one message (an LLM reply) checks it often
+    cancelled: threading.Event = threading.Event()
 
     def start(self) -> None:
         """Load models before the first message (called on the caller's thread, in order)."""
@@ -37,6 +39,8 @@ class Pipeline:
         self.stages = stages
         self.queues: list[queue.Queue] = [queue.Queue(queue_size) for _ in range(len(stages) + 1)]
         self.cancelled = threading.Event()
+        for stage in stages:
+            stage.cancelled = self.cancelled
 
     def start(self) -> None:
         """Load every stage's models, in order, before any work flows."""

@@ -32,7 +32,14 @@ EXAMPLES = [
 CompleteJson = Callable[[list[dict], dict], dict]
 
 
+_FIRST_PERSON = {"i", "i'm", "im", "i've", "i'd", "my", "mine", "we", "we're", "our", "ours"}
+
+
 def extract_facts(complete_json: CompleteJson, text: str) -> list[tuple[str, str]]:
+    """Facts the person states about themselves; questions and requests hold none."""
+    words = {w.strip(".,!?\"'").lower() for w in text.split()}
+    if text.rstrip().endswith("?") or not words & _FIRST_PERSON:
+        return []
     messages = [{"role": "system", "content": INSTRUCTIONS}]
     for said, facts in EXAMPLES:
         messages += [{"role": "user", "content": said}, {"role": "assistant", "content": facts}]

@@ -7,12 +7,30 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests never touch the user's own twin: they run in a throw-away data directory that borrows the
+# prepared models (make test prepares them in the real data directory first).
+_REAL_HOME = Path(os.environ.get("DOPPEL_HOME") or Path.home() / ".local/share/doppel")
+TEST_HOME = Path(tempfile.mkdtemp(prefix="doppel-test-home-"))
+
+
+def with_models(home: str | Path) -> str:
+    """A data directory (created if needed) whose models/ is the prepared one."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "models").exists() and (_REAL_HOME / "models").is_dir():
+        (home / "models").symlink_to(_REAL_HOME / "models")
+    return str(home)
+
+
+os.environ["DOPPEL_HOME"] = with_models(TEST_HOME)
 QUESTION = REPO / "assistant" / "samples" / "question.wav"
 QUESTION_TEXT = "What should I pack for a trip to the mountains?"
 
@@ -25,6 +43,7 @@ def offline_env(**extra: str) -> dict[str, str]:
                SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     env.pop("DISPLAY", None)
     env.update(extra)
+    env["DOPPEL_HOME"] = with_models(env["DOPPEL_HOME"])
     return env
 
 
