@@ -76,11 +76,12 @@ def memory_scale(embedder: MiniLm, count: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store = MemoryStore(Path(tmp) / "memory", embedder)
         began = time.perf_counter()
-        for i in range(0, count, 1000):  # batched, as an import does
-            batch = texts[i:i + 1000]
-            store._episodes.add(ids=[f"ep-{i + j}" for j in range(len(batch))], documents=batch,
-                                metadatas=[{"user": f"user{(i + j) % 20}", "speaker": "user", "emotion": "neutral",
-                                            "time": time.time()} for j in range(len(batch))])
+        per_user = count // 20
+        for user in range(20):  # 20 people, batched, as an import does
+            for i in range(0, per_user, 1000):
+                batch = texts[user * per_user + i:user * per_user + i + 1000]
+                store.add_records([{"id": f"ep-{user}-{i + j}", "kind": "episode", "user": f"user{user}", "text": t,
+                                    "time": time.time(), "speaker": "user"} for j, t in enumerate(batch)])
         insert = count / (time.perf_counter() - began)
         single = []
         for i in range(50):

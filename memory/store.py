@@ -64,11 +64,9 @@ class MemoryStore:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(path=str(self.folder),
                                                      settings=Settings(anonymized_telemetry=False))
-            embedding = ChromaEmbedding(embedder)
-            self._episodes = self._client.get_or_create_collection(
-                "episodes", embedding_function=embedding, metadata={"hnsw:space": "cosine"})
-            self._facts = self._client.get_or_create_collection(
-                "facts", embedding_function=embedding, metadata={"hnsw:space": "cosine"})
+            self._embedding = ChromaEmbedding(embedder)
+            self._collections: dict[str, object] = {}
+            self._known = [c.name for c in self._client.list_collections()]  # also checks the store opens
         except DoppelError:
             raise
         except Exception as exc:  # sqlite/hnsw errors on a damaged store
@@ -96,11 +94,25 @@ class MemoryStore:
             self._lock.close()
             self._lock = None
 
+    def _collection(self, kind: str, user: str, create: bool = True):
+        """One collection per kind and user: a look-up needs no metadata filter, which is what made
+        chromadb slow at 100k memories (p95 64 ms with a shared collection)."""
+        name = f"{kind}-{hashlib.sha1(user.encode()).hexdigest()[:16]}"
+        if name not in self._collections:
+            if not create and name not in self._known:
+                return None
+            self._collections[name] = self._client.get_or_create_collection(
+                name, embedding_function=self._embedding, metadata={"hnsw:space": "cosine", "user": user, "kind": kind})
+            if name not in self._known:
+                self._known.append(name)
+        return self._collections[name]
+
     # writing -------------------------------------------------------------------------------
     def add_episode(self, user: str, speaker: str, text: str, emotion: str = "neutral",
                     when: Optional[float] = None) -> str:
         memory_id = f"ep-{uuid.uuid4().hex}"
-        self._episodes.add(ids=[memory_id], documents=[text], metadatas=[{
+        kind = "episodes" if speaker == "user" else "replies"  # Doppel's own words apart: never recalled as facts
+        self._collection(kind, user).add(ids=[memory_id], documents=[text], metadatas=[{
             "user": user, "speaker": speaker, "emotion": emotion, "time": when or time.time()}])
         return memory_id
 
@@ -108,7 +120,7 @@ class MemoryStore:
         """Store "key: value" for the user; the same key again (any wording case) replaces it."""
         key = normalize_key(key)
         memory_id = "fact-" + hashlib.sha1(f"{user}\0{key}".encode()).hexdigest()[:20]
-        self._facts.upsert(ids=[memory_id], documents=[f"{key}: {value}"], metadatas=[{
+        self._collection("facts", user).upsert(ids=[memory_id], documents=[f"{key}: {value}"], metadatas=[{
             "user": user, "key": key, "time": when or time.time()}])
         return memory_id
 
@@ -116,32 +128,42 @@ class MemoryStore:
         """Delete one memory by id, or the user's facts and episodes most related to `about`."""
         removed = 0
         if memory_id:
-            for collection in (self._facts, self._episodes):
-                found = collection.get(ids=[memory_id], where={"user": user})["ids"]
+            for collection in self._user_collections(user, ("facts", "episodes", "replies")):
+                found = collection.get(ids=[memory_id])["ids"]
                 if found:
                     collection.delete(ids=found)
                     removed += len(found)
             return removed
-        for memory in self.recall(user, about or "", k=3, include_shared=False):
+        for memory in self.recall(user, about or "", k=3, include_shared=False, their_words_only=True):
             if memory.score >= 0.45:
-                collection = self._facts if memory.kind == "fact" else self._episodes
-                collection.delete(ids=[memory.id])
+                self._collection("facts" if memory.kind == "fact" else "episodes", user).delete(ids=[memory.id])
                 removed += 1
         return removed
+
+    def _user_collections(self, user: str, kinds: tuple[str, ...]) -> list:
+        return [c for c in (self._collection(kind, user, create=False) for kind in kinds) if c is not None]
 
     # reading -------------------------------------------------------------------------------
     def recall(self, user: str, query: str, k: int = 5, include_shared: bool = True,
                their_words_only: bool = False) -> list[Memory]:
         """The k memories best for `query`: relevance (cosine) plus a bonus for recent ones.
         `their_words_only` leaves out what Doppel itself said (so it does not repeat itself)."""
-        scope = {"user": {"$in": [user, SHARED]}} if include_shared else {"user": user}
+        if not query.strip():
+            return []
+        kinds = ("facts", "episodes") if their_words_only else ("facts", "episodes", "replies")
+        collections = self._user_collections(user, kinds)
+        if include_shared and user != SHARED:
+            collections += self._user_collections(SHARED, kinds)
         found: list[Memory] = []
-        for kind, collection in (("fact", self._facts), ("episode", self._episodes)):
+        vector = None
+        for collection in collections:
             count = collection.count()
-            if not count or not query.strip():
+            if not count:
                 continue
-            where = {"$and": [scope, {"speaker": "user"}]} if kind == "episode" and their_words_only else scope
-            result = collection.query(query_texts=[query], n_results=min(k * 2, count), where=where)
+            if vector is None:  # one embedding for all the collections searched
+                vector = self._embedding([query])[0]
+            result = collection.query(query_embeddings=[vector], n_results=min(k, count))
+            kind = "fact" if collection.metadata.get("kind") == "facts" else "episode"
             for memory_id, text, meta, distance in zip(result["ids"][0], result["documents"][0],
                                                        result["metadatas"][0], result["distances"][0]):
                 found.append(self._memory(kind, memory_id, text, meta, 1.0 - distance))
@@ -159,24 +181,32 @@ class MemoryStore:
 
     def all(self, user: Optional[str] = None) -> Iterator[Memory]:
         """Every memory (of one user, or of everyone), oldest first."""
-        where = {"user": user} if user else None
         items = []
-        for kind, collection in (("fact", self._facts), ("episode", self._episodes)):
-            result = collection.get(where=where)
+        for name in list(self._known):
+            collection = self._collections.get(name) or self._client.get_collection(name, embedding_function=self._embedding)
+            meta = collection.metadata or {}
+            if user is not None and meta.get("user") != user:
+                continue
+            kind = "fact" if meta.get("kind") == "facts" else "episode"
+            result = collection.get()
             items += [self._memory(kind, i, d, m, None) for i, d, m in
                       zip(result["ids"], result["documents"], result["metadatas"])]
         return iter(sorted(items, key=lambda m: m.time))
 
     def add_records(self, records: list[dict]) -> int:
-        """Import exported records (same ids: the imported one wins)."""
+        """Import exported records (same ids: the imported one wins), batched per collection."""
+        batches: dict[tuple[str, str], list[dict]] = {}
         for record in records:
-            meta = {"user": record["user"], "time": record["time"]}
-            if record["kind"] == "fact":
-                self._facts.upsert(ids=[record["id"]], documents=[record["text"]], metadatas=[{**meta, "key": record["key"]}])
-            else:
-                self._episodes.upsert(ids=[record["id"]], documents=[record["text"]], metadatas=[{
-                    **meta, "speaker": record.get("speaker", ""), "emotion": record.get("emotion", "neutral")}])
+            speaker = record.get("speaker", "user")
+            kind = "facts" if record["kind"] == "fact" else "episodes" if speaker == "user" else "replies"
+            batches.setdefault((kind, record["user"]), []).append(record)
+        for (kind, user), batch in batches.items():
+            metas = [{"user": user, "time": r["time"], **({"key": r.get("key", "")} if kind == "facts" else
+                     {"speaker": r.get("speaker", "user"), "emotion": r.get("emotion", "neutral")})} for r in batch]
+            self._collection(kind, user).upsert(ids=[r["id"] for r in batch], documents=[r["text"] for r in batch],
+                                                metadatas=metas)
         return len(records)
 
     def count(self) -> int:
-        return self._facts.count() + self._episodes.count()
+        return sum(self._client.get_collection(name, embedding_function=self._embedding).count()
+                   for name in self._known)
