@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -53,10 +54,16 @@ def ask(
             print(result.reply)
 
 
+@contextmanager
 def _store(config: Optional[Path], set_: Optional[List[str]]):
+    """The memory store, released (its lock too) however the command ends."""
     from assistant.companion import open_memory
 
-    return open_memory(load_config(config, set_))
+    store = open_memory(load_config(config, set_))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @memory_app.command("list")
@@ -65,9 +72,8 @@ def memory_list(user: Optional[str] = typer.Option(None, "--user", help="Only th
                 config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt) -> None:
     """Everything remembered, oldest first."""
     with _guarded():
-        store = _store(config, set_)
-        _print(list(store.all(user)), as_json)
-        store.close()
+        with _store(config, set_) as store:
+            _print(list(store.all(user)), as_json)
 
 
 @memory_app.command("search")
@@ -75,9 +81,8 @@ def memory_search(query: str, user: str = UserOpt, as_json: bool = typer.Option(
                   config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt) -> None:
     """The memories of USER that best match QUERY."""
     with _guarded():
-        store = _store(config, set_)
-        _print(store.recall(user, query, k=10), as_json)
-        store.close()
+        with _store(config, set_) as store:
+            _print(store.recall(user, query, k=10), as_json)
 
 
 @memory_app.command("forget")
@@ -90,9 +95,8 @@ def memory_forget(about: Optional[str] = typer.Argument(None, help="Forget what 
     with _guarded():
         if not about and not memory_id:
             raise DoppelError("say what to forget: doppel memory forget \"my dog\" or --id ID (see doppel memory list)")
-        store = _store(config, set_)
-        removed = store.forget(user, memory_id=memory_id, about=about)
-        store.close()
+        with _store(config, set_) as store:
+            removed = store.forget(user, memory_id=memory_id, about=about)
         err.print(f"forgot {removed} memor{'y' if removed == 1 else 'ies'}")
 
 
@@ -102,9 +106,8 @@ def memory_export(out: Path = typer.Argument(..., help="A .jsonl file to write."
                   config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt) -> None:
     """Back up memories as JSON lines (one memory a line)."""
     with _guarded():
-        store = _store(config, set_)
-        records = [m.as_record() for m in store.all(user)]
-        store.close()
+        with _store(config, set_) as store:
+            records = [m.as_record() for m in store.all(user)]
         partial = out.with_suffix(out.suffix + ".partial")
         partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         partial.replace(out)
@@ -130,9 +133,8 @@ def memory_import(source: Path = typer.Argument(..., help="A .jsonl file from do
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             where = f" line {number}" if "number" in locals() else ""
             raise DoppelError(f"cannot import {source}{where} ({exc}); use a file written by doppel memory export") from None
-        store = _store(config, set_)
-        store.add_records(records)
-        store.close()
+        with _store(config, set_) as store:
+            store.add_records(records)
         err.print(f"imported {len(records)} memories")
 
 

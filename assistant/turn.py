@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -87,6 +86,3 @@ def chunk_starts(chunks: list[SpeechChunk]) -> list[float]:
         t += chunk.audio.duration
     return starts
 
-
-def default_output(path: Optional[Path], name: str) -> Path:
-    return Path(path) if path is not None else Path.cwd() / name

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 
@@ -25,7 +24,7 @@ from assistant import models  # noqa: E402
 from assistant.bargein import BargeInDetector  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.listener import Listener, make_listener  # noqa: E402
-from assistant.messages import AudioClip, UserTurn  # noqa: E402
+from assistant.messages import UserTurn  # noqa: E402
 from assistant.sources import read_audio_file  # noqa: E402
 from assistant.vad import BLOCK, SileroVad  # noqa: E402
 from test_bargein import REPLY  # noqa: E402

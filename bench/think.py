@@ -165,7 +165,7 @@ def table(r: dict) -> str:
         lines.append(f"| {name} | {v['ttft_kv_reuse_ms']:.0f} | {v['ttft_cold_ms']:.0f} | {v['tokens_per_s']:.0f} | "
                      f"{v['first_sentence_s']:.2f} |")
     a = r["accuracy"]
-    lines += ["", f"| labelled set | method | accuracy |", "|---|---|---|"]
+    lines += ["", "| labelled set | method | accuracy |", "|---|---|---|"]
     lines += [f"| routing ({a['sizes']['routing']} requests) | {k} | {v:.2f} |" for k, v in a["routing"].items()]
     lines += [f"| emotion ({a['sizes']['emotion']} sentences) | {k} | {v:.2f} |" for k, v in a["emotion"].items()]
     return "\n".join(lines)

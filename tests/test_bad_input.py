@@ -1,12 +1,10 @@
 """Bad input: one line on stderr naming the problem and the fix, exit code 2, no traceback, nothing lost."""
 
-import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from conftest import QUESTION, REPO, doppel
+from conftest import QUESTION, doppel
 
 
 def _assert_clean_error(run, *words):

@@ -1,7 +1,6 @@
 """Hearing: real recordings, synthetic conversations with pauses and noise, silence, music, a 2-hour file."""
 
 import json
-import resource
 import subprocess
 import sys
 

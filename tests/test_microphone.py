@@ -2,7 +2,6 @@
 through Doppel's microphone source (PortAudio → ALSA pulse plugin → the sink's monitor)."""
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile

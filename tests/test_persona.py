@@ -1,6 +1,5 @@
 """Persona folders: partial folders fall back to the default persona; writing creates the folder."""
 
-from pathlib import Path
 
 import pytest
 
