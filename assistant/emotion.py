@@ -9,33 +9,17 @@ Methods (compared on a labelled set in bench/think.py; `emotion.method` picks on
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "afraid", "tender")
 
-# Written for Doppel; kept apart from the labelled test set.
-PROTOTYPES = {
-    "neutral": ["The meeting is on Tuesday at ten.", "Here is the list of ingredients.",
-                "The train leaves from platform two.", "It has four wheels and a small engine.",
-                "I will check that for you.", "The file is in the documents folder."],
-    "happy": ["That is wonderful news, congratulations!", "I am so glad you had a great time!",
-              "This made my day, thank you!", "Yay, we did it!", "What a lovely surprise, I love it!",
-              "I'm thrilled for you."],
-    "sad": ["I'm sorry, that must be really hard.", "I miss her so much.", "It hurts to lose someone you love.",
-            "I feel so alone tonight.", "Unfortunately it did not work out.", "That is heartbreaking."],
-    "angry": ["This is completely unacceptable!", "Stop lying to me!", "I am furious about what they did.",
-              "How dare you say that?", "I'm sick and tired of this nonsense.", "That makes me so mad."],
-    "surprised": ["Wow, I did not expect that at all!", "Really? No way!", "What? That's amazing, how?",
-                  "I can't believe it actually happened!", "Oh! You're here already?", "Whoa, that's unexpected."],
-    "afraid": ["I'm scared something bad will happen.", "Please be careful, that's dangerous.",
-               "I'm worried about the test tomorrow.", "What if they find us?", "I'm terrified of the dark.",
-               "That noise frightens me."],
-    "tender": ["Take care of yourself, dear.", "I'm always here for you.", "You mean so much to me.",
-               "Sleep well, my love.", "Come here, let me hold you.", "You did your best, and that's enough."],
-}
+# Example sentences per emotion, written for Doppel and kept apart from the labelled test sets.
+PROTOTYPES = json.loads((Path(__file__).parent / "data" / "emotion_examples.json").read_text(encoding="utf-8"))
 
 Completer = Callable[[list[dict], dict], dict]
 

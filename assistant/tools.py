@@ -70,19 +70,41 @@ class Route:
     argument: str
 
 
+# Some intents are said with a small, fixed set of words: those cues decide first, MiniLM decides the rest.
+_POLITE = r"^(?:(?:please|ok|okay|can you|could you|would you|i want you to|i'd like you to|i need you to)[\s,]+)*"
+_STORE_CUE = re.compile(_POLITE + r"(?:remember|note|make a note|keep in mind|save|store|write down|"
+                        r"don't forget that|do not forget that)\b")
+_DELETE_CUE = re.compile(_POLITE + r"(?:forget|delete|erase|remove|wipe|stop remembering)\b")
+_TIMER_CUE = re.compile(r"\b(?:timer|remind|alarm|alert|countdown|count down|wake|ping|time|let me know)\b")
+_TIME_WORDS = re.compile(r"\b(?:time|date|day|today|tonight|month|year|hour|o'clock|noon|midnight|morning|"
+                         r"afternoon|evening|late|early|week|monday|tuesday|wednesday|thursday|friday|saturday|"
+                         r"sunday)\b")
+
+
 class EmbeddingRouter:
-    """Nearest tool by MiniLM similarity: the mean of the top-3 example similarities per tool."""
+    """Lexical cues for commands (store, delete, timer), else the nearest tool by MiniLM similarity:
+    the mean of the top-3 example similarities per tool."""
 
     def __init__(self, embed: Callable) -> None:
         self._embed = embed
         self._examples = {tool: embed(examples) for tool, examples in TOOL_EXAMPLES.items()}
 
     def __call__(self, message: str) -> Route:
+        text = message.strip().lower()
+        question = text.endswith("?")
+        if _duration(text) is not None and _TIMER_CUE.search(text):
+            return Route("reminder", message)
+        if not question and _STORE_CUE.match(text):
+            return Route("remember", message)
+        if not question and _DELETE_CUE.match(text):
+            return Route("forget", message)
         vector = self._embed([message])[0]
         scores = {tool: float(np.sort(examples @ vector)[-3:].mean()) for tool, examples in self._examples.items()}
-        if message.rstrip().endswith("?"):  # a question never asks to store or delete anything
+        if question:  # a question never asks to store or delete anything
             scores.pop("remember")
             scores.pop("forget")
+        if not _TIME_WORDS.search(text):  # nobody asks the time without a word for it
+            scores.pop("clock")
         return Route(max(scores, key=scores.get), message)
 
 

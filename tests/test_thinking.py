@@ -25,12 +25,13 @@ def labelled(name):
     return [json.loads(line) for line in (DATA / name).read_text().splitlines()]
 
 
-def test_routing_set_is_large_enough_and_the_router_beats_its_floor(embedder):
-    data = labelled("routing.jsonl")
-    assert len(data) >= 40
+@pytest.mark.parametrize("name", ["routing.jsonl", "routing_heldout.jsonl"])
+def test_routing_meets_its_target(embedder, name):
+    data = labelled(name)
+    assert len(data) >= (40 if name == "routing.jsonl" else 20)
     router = EmbeddingRouter(embedder.embed)
     accuracy = np.mean([router(d["text"]).tool == d["tool"] for d in data])
-    assert accuracy >= 0.8, accuracy  # measured 0.84 (target 0.90: see bench/README.md)
+    assert accuracy >= 0.9, accuracy  # measured 0.98 and 0.92 (bench/README.md)
 
 
 def test_a_question_is_never_routed_to_store_or_delete(embedder):
@@ -39,13 +40,14 @@ def test_a_question_is_never_routed_to_store_or_delete(embedder):
         assert router(question).tool not in {"remember", "forget"}
 
 
-def test_emotion_set_and_the_prototype_tagger(embedder):
-    data = labelled("emotions.jsonl")
-    assert len(data) >= 60 and {d["emotion"] for d in data} == set(EMOTIONS)
+@pytest.mark.parametrize("name", ["emotions.jsonl", "emotions_heldout.jsonl"])
+def test_emotion_sets_and_the_prototype_tagger(embedder, name):
+    data = labelled(name)
+    assert len(data) >= (60 if name == "emotions.jsonl" else 30) and {d["emotion"] for d in data} == set(EMOTIONS)
     tagger = EmotionTagger("prototypes", embedder.embed)
     tags = [tagger.tag(d["text"]) for d in data]
     accuracy = np.mean([t.emotion == d["emotion"] for t, d in zip(tags, data)])
-    assert accuracy >= 0.7, accuracy  # measured 0.76 (target 0.80: see bench/README.md)
+    assert accuracy >= 0.8, accuracy  # measured 0.93 and 0.89 (bench/README.md)
     assert all(0.0 <= t.intensity <= 1.0 for t in tags)
     assert all(t.intensity == 0.0 for t in tags if t.emotion == "neutral")
 
