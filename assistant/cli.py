@@ -197,7 +197,7 @@ def prepare(config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetO
 def main() -> None:
     # the module proper, also when this file runs as __main__ (python -m assistant.cli)
     from assistant import cli as registered
-    from assistant import cli_audio, cli_mind  # noqa: F401  (register their commands)
+    from assistant import cli_audio, cli_mind, cli_voice  # noqa: F401  (register their commands)
 
     registered.app(prog_name="doppel")
 

@@ -100,6 +100,34 @@ class LlmConfig(Section):
 class TtsConfig(Section):
     length_scale: float
     sentence_pause: float
+    rate: float
+    backend: Literal["clone", "piper", "http"]
+    http_url: str
+    http_voice: str
+    http_model: str
+    http_timeout: float
+
+
+class VoiceConfig(Section):
+    method: Literal["auto", "exemplar", "world", "nearest"]
+    max_check_wer: float
+    frame_ms: float
+    neighbours: int
+    enroll_asr: str
+    min_speech_seconds: float
+    min_snr_db: float
+    max_clipped: float
+    one_speaker_min_cosine: float
+    consent_threshold: float
+    consent_words_min: float
+    emotion_prosody: float
+
+
+class ProsodyShape(Section):
+    rate: float
+    pitch: float
+    range: float
+    energy_db: float
 
 
 class FaceConfig(Section):
@@ -136,6 +164,8 @@ class Config(Section):
     memory: MemoryConfig
     emotion: EmotionConfig
     tts: TtsConfig
+    voice: VoiceConfig
+    prosody: dict[str, ProsodyShape]
     face: FaceConfig
     video: VideoConfig
     window: WindowConfig

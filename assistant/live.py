@@ -23,7 +23,8 @@ from assistant.listener import make_listener
 from assistant.messages import Cancel, SpeechChunk, TextInput, Timings, UserTurn
 from assistant.pipeline import Pipeline
 from assistant.player import StreamPlayer
-from assistant.tts import PiperSpeaker, VoiceStage
+from assistant.tts import VoiceStage
+from assistant.voices import make_voice
 from assistant.vad import BLOCK, SileroVad
 from persona.persona import Persona
 
@@ -61,9 +62,7 @@ class Conversation:
         self.config, self.persona, self.source = config, persona, source
         self.listener = make_listener(config, persona.spec.language)
         self.barge_in = BargeInDetector(SileroVad(models.resolve(config, "vad").path), config.barge_in)
-        scale = config.tts.length_scale * persona.spec.voice.length_scale
-        self.speaker = PiperSpeaker(models.resolve(config, "tts_voice").path, scale, config.tts.sentence_pause)
-        self.speaker.load()
+        self.speaker = make_voice(config, persona)
         self.companion = Companion(config, persona, user)  # memory, tools, emotions, and the chat model
         self.chat = self.companion.chat
         self.player = player or StreamPlayer(self.speaker.sample_rate, config.audio.output_device)

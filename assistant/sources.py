@@ -31,8 +31,8 @@ class AudioSource(Protocol):
 
 
 def read_audio_file(path: Path, sample_rate: int = ASR_SAMPLE_RATE) -> AudioClip:
-    """A whole (short) recording at once: a question for `chat --input`."""
-    blocks = list(FileSource(path).blocks())
+    """A whole (short) recording at once, mono at `sample_rate`: a question for `chat --input`."""
+    blocks = list(FileSource(path, rate=sample_rate).blocks())
     if not blocks:
         raise DoppelError(f"audio file {path} holds no sound; record the question again")
     return AudioClip(np.concatenate(blocks), sample_rate)
@@ -41,9 +41,10 @@ def read_audio_file(path: Path, sample_rate: int = ASR_SAMPLE_RATE) -> AudioClip
 class FileSource:
     """Decodes as it goes; `realtime` paces blocks like a microphone would."""
 
-    def __init__(self, path: Path, realtime: bool = False) -> None:
+    def __init__(self, path: Path, realtime: bool = False, rate: int = SAMPLE_RATE) -> None:
         self.path = Path(path)
         self.realtime = realtime
+        self.rate = rate
         self.name = f"file {self.path.name}"
         if not self.path.is_file():
             raise DoppelError(f"audio file not found: {self.path}; pass a recording that exists")
@@ -67,7 +68,7 @@ class FileSource:
             while len(pending) >= BLOCK:
                 block, pending = pending[:BLOCK], pending[BLOCK:]
                 if self.realtime:
-                    time.sleep(max(0.0, started + sent * BLOCK / SAMPLE_RATE - time.monotonic()))
+                    time.sleep(max(0.0, started + sent * BLOCK / self.rate - time.monotonic()))
                 sent += 1
                 yield block
         if len(pending):
@@ -82,7 +83,7 @@ class FileSource:
         except (av.error.FFmpegError, StopIteration, UnicodeDecodeError, ValueError) as exc:
             raise DoppelError(f"cannot read audio file {self.path} ({type(exc).__name__}); "
                               "use a WAV, FLAC, MP3 or OGG recording") from None
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
         with container:
             try:
                 for frame in container.decode(stream):

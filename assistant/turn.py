@@ -15,7 +15,8 @@ from assistant.config import Config
 from assistant.errors import DoppelError
 from assistant.messages import AudioClip, ReplySentence, SpeechChunk, Timings, UserTurn
 from assistant.pipeline import Pipeline, Stage
-from assistant.tts import PiperSpeaker, VoiceStage
+from assistant.tts import VoiceStage
+from assistant.voices import make_voice
 from persona.persona import Persona
 
 Report = Callable[[str, int, int], None]  # task, done, total: drives the CLI's progress bars
@@ -31,9 +32,9 @@ class TurnResult:
 
 
 def voice_stage(config: Config, persona: Persona, timings: Timings, report: Report) -> Stage:
-    voice = models.resolve(config, "tts_voice", _bytes(report, "preparing the voice"))
-    scale = config.tts.length_scale * persona.spec.voice.length_scale
-    return VoiceStage(PiperSpeaker(voice.path, scale, config.tts.sentence_pause), timings)
+    with timings.measure("load_tts"):
+        voice = make_voice(config, persona, _bytes(report, "preparing the voice"))
+    return VoiceStage(voice, timings)
 
 
 def chat_stages(config: Config, persona: Persona, timings: Timings, report: Report) -> list[Stage]:

@@ -122,3 +122,17 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
             _merge(base[key], value)
         else:
             base[key] = value
+
+
+def update_persona_file(folder: Path, changes: dict[str, Any]) -> Path:
+    """Merge `changes` into the folder's own persona.yaml (creating both when missing); keys it does
+    not name keep falling back to the default persona."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = _own_keys(folder)
+    _merge(data, changes)
+    path = folder / PERSONA_FILE
+    tmp = folder / f".{PERSONA_FILE}.tmp"
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(path)
+    return path
