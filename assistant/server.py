@@ -12,25 +12,26 @@ import threading
 from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from assistant.tts import Voice
 
 MAX_INPUT = 4096  # characters, as OpenAI's API
 
 
+class SpeechRequest(BaseModel):
+    model: str = "tts-1"
+    input: str = Field(min_length=1, max_length=MAX_INPUT)
+    voice: str = "doppel"
+    response_format: Literal["wav", "pcm"] = "wav"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    emotion: str = "neutral"
+    intensity: float = Field(0.0, ge=0.0, le=1.0)
+
+
 def create_app(voice: Voice, persona_name: str):
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import Response
-    from pydantic import BaseModel, Field
-
-    class SpeechRequest(BaseModel):
-        model: str = "tts-1"
-        input: str = Field(min_length=1, max_length=MAX_INPUT)
-        voice: str = "doppel"
-        response_format: Literal["wav", "pcm"] = "wav"
-        speed: float = Field(1.0, ge=0.25, le=4.0)
-        emotion: str = "neutral"
-        intensity: float = Field(0.0, ge=0.0, le=1.0)
 
     app = FastAPI(title="Doppel voice", docs_url=None, redoc_url=None)
     lock = threading.Lock()  # one synthesis at a time: piper and WORLD already use the cores

@@ -103,5 +103,29 @@ def read_video(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
     return frames, decode_audio(str(path), sampling_rate=16000)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, what: str, seconds: float = 60) -> None:
+    """Poll url until it answers; fail (and stop the process) when it does not in time."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"{what} did not start")
+
+
 def parse_json(stdout: str) -> dict:
     return json.loads(stdout)

@@ -1,43 +1,26 @@
 """The OpenAI-compatible backend against a real llama.cpp server started on loopback."""
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import doppel
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import doppel, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
 def server(config):
     from assistant import models
 
-    port = _free_port()
+    port = free_port()
     from assistant.config import load_config
 
     gguf = models.resolve(load_config(overrides=["models.llm=smollm2-135m"]), "llm").path
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                                 "--port", str(port), "--n_ctx", "2048"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the llama.cpp server did not start")
+    wait_for(f"{url}/models", process, "the llama.cpp server")
     yield url
     process.terminate()
     process.wait(timeout=10)
