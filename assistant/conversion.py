@@ -52,10 +52,22 @@ def _f64(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
-def analyze(samples: np.ndarray, rate: int, frame_ms: float) -> Frames:
+def f0_ceiling(samples: np.ndarray, rate: int) -> float:
+    """The highest F0 to look for in this voice: 1.7x its median by Harvest. Without it DIO doubles
+    some voices' pitch (on piper's joe it finds 158 Hz where Harvest, SWIPE and RAPT agree on ~105)."""
+    f0, _ = pyworld.harvest(_f64(samples), rate, frame_period=10.0)
+    return float(1.7 * np.median(f0[f0 > 0])) if (f0 > 0).any() else 500.0
+
+
+def analyze(samples: np.ndarray, rate: int, frame_ms: float, ceiling: float | None = None) -> Frames:
+    """WORLD analysis. With a ceiling: DIO (fast, for every sentence); without: Harvest (slow,
+    robust, for a person's reference at enrollment)."""
     x = _f64(samples)
-    f0, times = pyworld.dio(x, rate, frame_period=frame_ms)
-    f0 = pyworld.stonemask(x, f0, times, rate)
+    if ceiling is None:
+        f0, times = pyworld.harvest(x, rate, frame_period=frame_ms)
+    else:
+        f0, times = pyworld.dio(x, rate, frame_period=frame_ms, f0_floor=min(71.0, ceiling / 3), f0_ceil=ceiling)
+        f0 = pyworld.stonemask(x, f0, times, rate)
     envelope = pyworld.cheaptrick(x, f0, times, rate)
     aperiodicity = pyworld.d4c(x, f0, times, rate)
     return Frames(f0, np.log(envelope + 1e-16), aperiodicity, rate)
@@ -110,6 +122,7 @@ class VoiceMap:
     rate: int
     frame_ms: float
     method: str  # the method enrollment chose by measurement
+    source_ceiling: float  # the F0 ceiling used to analyse the piper voice (see f0_ceiling)
     source_logf0: tuple[float, float]  # piper's log-F0 mean and std
     target_logf0: tuple[float, float]  # the person's
     warp: float  # frequency warp of the envelope (>1 moves formants up)
@@ -158,14 +171,14 @@ def nearest(queries: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
 
 
 def convert(samples: np.ndarray, vmap: VoiceMap | None, prosody: Prosody, rate: int, frame_ms: float,
-            method: str | None = None) -> np.ndarray:
-    """Piper audio → converted audio of exactly the same length."""
+            ceiling: float) -> np.ndarray:
+    """Piper audio → converted audio of exactly the same length (ceiling: see f0_ceiling)."""
     if vmap is None and prosody.neutral:
         return samples.astype(np.float32)
-    frames = analyze(samples, rate, frame_ms)
+    frames = analyze(samples, rate, frame_ms, ceiling)
     frames.f0 = map_f0(frames.f0, vmap, prosody)
     if vmap is not None:
-        convert_envelope(frames, vmap, method or vmap.method)
+        convert_envelope(frames, vmap, vmap.method)
     audio = synthesize(frames, frame_ms, len(samples))
     return audio * np.float32(10 ** (prosody.energy_db / 20))
 

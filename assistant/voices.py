@@ -17,11 +17,14 @@ import numpy as np
 
 from assistant import models
 from assistant.config import Config
-from assistant.conversion import Prosody, VoiceMap, convert
+from assistant.conversion import Prosody, VoiceMap, convert, f0_ceiling
 from assistant.errors import DoppelError
 from assistant.messages import AudioClip, Phoneme
 from assistant.tts import PiperSpeaker
 from persona.persona import Persona
+
+
+CALIBRATION = "We were away a year ago, and now we are home again."  # mostly voiced
 
 
 def emotion_prosody(config: Config, emotion: str, intensity: float) -> tuple[float, Prosody]:
@@ -43,6 +46,7 @@ class ConvertedVoice:
     def __init__(self, config: Config, piper: PiperSpeaker, vmap: Optional[VoiceMap]) -> None:
         self.config, self.piper, self.vmap = config, piper, vmap
         self.rate = config.tts.rate  # the speech-rate setting; the CLI may change it live
+        self.ceiling = vmap.source_ceiling if vmap is not None else 0.0
 
     @property
     def sample_rate(self) -> int:
@@ -50,6 +54,8 @@ class ConvertedVoice:
 
     def load(self) -> None:
         self.piper.load()
+        if not self.ceiling:  # once per voice: the F0 range its sentences are analysed in
+            self.ceiling = f0_ceiling(self.piper.speak(CALIBRATION)[0].samples, self.piper.sample_rate)
 
     def speak(self, text: str, emotion: str = "neutral", intensity: float = 0.0) -> tuple[AudioClip, tuple[Phoneme, ...]]:
         speed, prosody = emotion_prosody(self.config, emotion, intensity)
@@ -57,7 +63,7 @@ class ConvertedVoice:
         if self.vmap is None and prosody.neutral:
             return clip, phonemes
         frame_ms = self.vmap.frame_ms if self.vmap is not None else self.config.voice.frame_ms
-        audio = convert(clip.samples, self.vmap, prosody, clip.sample_rate, frame_ms)
+        audio = convert(clip.samples, self.vmap, prosody, clip.sample_rate, frame_ms, self.ceiling)
         return AudioClip(np.clip(audio, -1.0, 1.0), clip.sample_rate), phonemes
 
 

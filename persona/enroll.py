@@ -16,7 +16,8 @@ import numpy as np
 
 from assistant import models
 from assistant.config import Config
-from assistant.conversion import Prosody, VoiceMap, analyze, convert, mel_cepstra, warp_envelope
+from assistant.conversion import Prosody, VoiceMap, analyze, convert, f0_ceiling, mel_cepstra, warp_envelope
+from assistant.voices import CALIBRATION
 from assistant.errors import DoppelError
 from assistant.sources import read_audio_file
 from assistant.vad import BLOCK, SAMPLE_RATE, SileroVad
@@ -30,8 +31,11 @@ WINDOW_SECONDS = 1.5  # speech per window when checking that one person speaks t
 WARPS = np.round(np.arange(0.85, 1.31, 0.05), 2)
 STRENGTHS = (1.0, 0.85, 0.7, 0.5)  # tried in turn until the check sentence stays intelligible
 MAX_POOL = 4000  # of the person's frames kept for `nearest` (about 20 s at 5 ms)
+# What each conversion must keep intelligible (about 40 words: one sentence alone was too noisy a test)
 CHECK_SENTENCE = ("Would you like a cup of tea while we wait for the others? "
-                  "My brother fixed the broken bicycle on Thursday afternoon.")
+                  "The train to the city leaves at half past seven every morning. "
+                  "I think we should paint the kitchen a warmer colour this spring. "
+                  "Please remember to water the plants and feed the cat.")
 
 Report = Callable[[str], None]
 
@@ -139,6 +143,7 @@ def fit_voice_map(speech: Speech, segments: list[tuple[float, float, str]], spea
                   report: Report) -> VoiceMap:
     """Piper says each transcribed segment; its frames are aligned with the person's (DTW)."""
     rate, frame_ms = speaker.sample_rate, config.voice.frame_ms
+    ceiling = f0_ceiling(speaker.speak(CALIBRATION)[0].samples, rate)
     pairs, piper_f0, person_f0, person_envelopes = [], [], [], []
     for index, (start, end, text) in enumerate(segments):
         report(f"learning the voice: segment {index + 1}/{len(segments)}")
@@ -146,7 +151,7 @@ def fit_voice_map(speech: Speech, segments: list[tuple[float, float, str]], spea
         if len(cut) < rate // 4 or not text.strip():
             continue
         person = analyze(cut, rate, frame_ms)
-        piper = analyze(speaker.speak(text)[0].samples, rate, frame_ms)
+        piper = analyze(speaker.speak(text)[0].samples, rate, frame_ms, ceiling)
         person_f0.append(person.f0[person.voiced])
         piper_f0.append(piper.f0[piper.voiced])
         person_envelopes.append(person.log_envelope[person.voiced])
@@ -160,7 +165,7 @@ def fit_voice_map(speech: Speech, segments: list[tuple[float, float, str]], spea
     log_p, log_t = np.log(np.concatenate(piper_f0)), np.log(np.concatenate(person_f0))
     warp, equalizer = _fit_warp(joined["source_envelopes"], joined["target_envelopes"])
     pool = np.concatenate(person_envelopes)[:: max(1, len(np.concatenate(person_f0)) // MAX_POOL + 1)]
-    return VoiceMap(rate, frame_ms, "world", (float(log_p.mean()), float(log_p.std())),
+    return VoiceMap(rate, frame_ms, "world", ceiling, (float(log_p.mean()), float(log_p.std())),
                     (float(log_t.mean()), float(log_t.std())), warp, equalizer.astype(np.float32),
                     joined["source_features"].astype(np.float32), joined["target_envelopes"].astype(np.float16),
                     joined["target_aperiodicity"].astype(np.float16), mel_cepstra(pool, rate).astype(np.float32),
@@ -191,7 +196,7 @@ def choose_method(vmap: VoiceMap, speaker, encoder: SpeakerEncoder, embedding: n
     def check(method: str, strength: float) -> dict:
         report(f"comparing conversions: {method} at {strength:.0%}")
         trial = replace(vmap, method=method, strength=strength)
-        audio = convert(clip.samples, trial, Prosody(), clip.sample_rate, vmap.frame_ms)
+        audio = convert(clip.samples, trial, Prosody(), clip.sample_rate, vmap.frame_ms, vmap.source_ceiling)
         audio16 = resample_poly(audio, SAMPLE_RATE, clip.sample_rate).astype(np.float32)
         return {"strength": strength, "similarity": cosine(encoder.embed(audio16), embedding),
                 "wer": float(jiwer.wer(_plain(CHECK_SENTENCE), _plain(transcribe(audio16)[0])))}
