@@ -92,17 +92,22 @@ def _present(config: Config, persona: Persona, result, out: Optional[Path], no_w
 
 @app.command()
 def say(
-    text: str = typer.Argument(..., help="What to say, in quotes."),
+    text: str = typer.Argument(..., help="What to say, in quotes; - to type line after line."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the talking face to this .mp4."),
     no_window: bool = typer.Option(False, "--no-window", help="Do not open a window."),
     persona: Optional[Path] = PersonaOpt, config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt,
 ) -> None:
-    """Speak TEXT with the persona's voice and face (no language model)."""
+    """Speak TEXT with the persona's voice and face (no language model). With -: each line typed is
+    spoken at once (/rate 1.2, /faster, /slower change the pace)."""
     from assistant.messages import Timings
     from assistant.turn import run_turn, say_inputs, voice_stage
 
     with _guarded():
         cfg, who = _setup(config, set_, persona)
+        if text == "-":
+            from assistant.cli_voice import say_lines
+
+            return say_lines(cfg, who, no_window)
         inputs = say_inputs(text)
         timings = Timings()
         with _Bars() as bars:

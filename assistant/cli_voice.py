@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -55,3 +56,64 @@ def serve(
         voice = make_voice(cfg, who)
         err.print(f"serving {who.name}'s voice at http://{host}:{port}/v1/audio/speech (Ctrl+C stops)")
         run_server(voice, who.name, host, port)
+
+
+RATE_STEP = 1.15  # /faster and /slower
+
+
+def say_lines(cfg, who, no_window: bool) -> None:
+    """Typing to speech: each line is spoken as soon as Enter is pressed; Ctrl-D ends."""
+    import sys
+
+    from assistant.cli import _present
+    from assistant.messages import Timings
+    from assistant.player import StreamPlayer
+    from assistant.tts import VoiceStage
+    from assistant.turn import run_turn, say_inputs
+    from assistant.voices import make_voice
+    from renderers.window import display_available
+
+    with _Bars() as bars:
+        bars.step("loading the voice")
+        voice = make_voice(cfg, who)
+    windowed = cfg.window.enabled and not no_window and display_available()
+    player = None if windowed else StreamPlayer(voice.sample_rate, cfg.audio.output_device)
+    err.print("type a line and press Enter to hear it; /rate 1.2, /faster, /slower; Ctrl-D ends")
+    try:
+        for line in sys.stdin:
+            line = line.strip()
+            if line.startswith("/"):
+                voice.rate = _new_rate(line, voice.rate)
+                err.print(f"speech rate {voice.rate:.2f}")
+                continue
+            if not line:
+                continue
+            timings = Timings()
+            result = run_turn([VoiceStage(voice, timings)], say_inputs(line), timings)
+            if windowed:
+                with _Bars(enabled=False) as quiet:
+                    _present(cfg, who, result, None, False, quiet)
+            else:
+                player.play(result.audio)
+            err.print(f"spoken in {timings.values.get('first_audio', 0) * 1000:.0f} ms "
+                      f"({result.audio.duration:.1f} s of speech)")
+    finally:
+        if player is not None:
+            while player.playing:
+                time.sleep(0.05)
+            player.close()
+
+
+def _new_rate(command: str, rate: float) -> float:
+    name, _, value = command.partition(" ")
+    if name == "/faster":
+        return min(rate * RATE_STEP, 3.0)
+    if name == "/slower":
+        return max(rate / RATE_STEP, 0.4)
+    if name == "/rate":
+        try:
+            return min(max(float(value), 0.4), 3.0)
+        except ValueError:
+            pass
+    err.print("commands: /rate NUMBER (1.0 is normal), /faster, /slower")
+    return rate

@@ -230,3 +230,13 @@ def test_an_unreachable_speech_server_is_one_clear_line():
     run = doppel("say", "Hello", "--no-window", "--set", "tts.backend=http", "--set", "tts.http_url=http://127.0.0.1:9/v1",
                  offline=False, NO_PROXY="127.0.0.1,localhost")
     assert run.returncode == 2 and "cannot reach" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_typed_lines_are_spoken_at_once_and_the_rate_changes_live(enrolled):
+    folder, _, _ = enrolled
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "say", "-", "--no-window", "--persona", str(folder)],
+                         input="Hello there, nice to meet you.\n/rate 1.5\nThe same words, faster.\n/rate fast\n",
+                         capture_output=True, text=True, env=offline_env(), timeout=300)
+    assert run.returncode == 0, run.stderr
+    spoken = [line for line in run.stderr.splitlines() if line.startswith("spoken in")]
+    assert len(spoken) == 2 and "speech rate 1.50" in run.stderr and "commands: /rate NUMBER" in run.stderr
