@@ -38,6 +38,8 @@ test: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/listen.py
+	$(BIN)/python bench/think.py
+	$(BIN)/python bench/voice.py
 
 # Optional: the 1.5B chat model (1.12 GB). Then set models.llm: qwen2.5-1.5b in config.yaml.
 quality: install

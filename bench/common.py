@@ -14,6 +14,17 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))  # the test recordings and conversation builders
 
 
+def arguments(doc: str, **extra: int):
+    """--runs (default 3) and any other integer options given as name=default."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    return parser.parse_args()
+
+
 def meta(runs: int, **extra) -> dict:
     return {"runs": runs, "cpus": os.cpu_count(), "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d"), **extra}

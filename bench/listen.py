@@ -7,14 +7,13 @@ Writes bench/listen.json and the LISTEN section of bench/README.md.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from common import meta, save  # noqa: E402
+from common import arguments, meta, save  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -183,9 +182,7 @@ def table(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     from piper import PiperVoice
 
     config = load_config()

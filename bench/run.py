@@ -7,7 +7,6 @@ Writes bench/results.json and the table in bench/README.md (between the RESULTS 
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GLOG_minloglevel", "3")
-from common import HERE, meta, save  # noqa: E402
+from common import HERE, arguments, meta, save  # noqa: E402
 
 from assistant.config import load_config  # noqa: E402
 from assistant.messages import Timings  # noqa: E402
@@ -74,9 +73,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     config, persona = load_config(), load_persona(None)
     results: dict[str, dict[str, float]] = {}
     for mode in ("say", "chat"):

@@ -7,7 +7,6 @@ Writes bench/think.json and the THINK section of bench/README.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from common import HERE, meta, save  # noqa: E402
+from common import HERE, arguments, meta, save  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -180,10 +179,7 @@ def table(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--memories", type=int, default=100_000)
-    args = parser.parse_args()
+    args = arguments(__doc__, memories=100_000)
     embedder = MiniLm(models.resolve(load_config(), "embeddings").path)
     results = {"recall": memory_recall(embedder), "scale": memory_scale(embedder, args.memories),
                "llm": llm_speed(args.runs), "accuracy": accuracy(embedder)}
