@@ -146,7 +146,7 @@ def chat(
         if input_ is None:
             from assistant.cli_audio import run_live
 
-            run_live(cfg, who, mic_file, replies, as_json, user)
+            run_live(cfg, who, mic_file, replies, as_json, user, no_window)
             return
         clip = read_audio_file(input_)
         timings = Timings()

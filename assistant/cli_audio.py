@@ -128,20 +128,24 @@ def _fields(event) -> dict:
     return {"t": round(event.t, 2)}
 
 
-def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json: bool, user: str = "default") -> None:
-    """The live conversation loop, printing what is heard and said."""
+def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json: bool, user: str = "default",
+             no_window: bool = False) -> None:
+    """The live conversation loop, printing what is heard and said, with the face in a window."""
     from assistant.live import BargeIn, Conversation, ReplyDone
+    from assistant.present import LiveFace
     from assistant.sources import FileSource, MicrophoneSource
+    from renderers.window import display_available
 
     source = FileSource(mic_file, realtime=True) if mic_file else MicrophoneSource(cfg.audio)
     with _Bars(enabled=not as_json) as bars:
         bars.step("loading models")
         conversation = Conversation(cfg, who, source, user=user)
+        face = LiveFace(cfg, who) if cfg.window.enabled and not no_window and display_available() else None
     out = Console()
     err.print(f"listening on {source.name}, speaking on {conversation.player.device}; Ctrl-C to stop",
               highlight=False)
     try:
-        for event in conversation.run(max_replies=replies):
+        for event in conversation.run(max_replies=replies, on_block=face.tick if face else None):
             if as_json:
                 print(json.dumps({"event": type(event).__name__, **_live_fields(event)}), flush=True)
             elif isinstance(event, UserTurn):
@@ -152,6 +156,8 @@ def run_live(cfg, who, mic_file: Optional[Path], replies: Optional[int], as_json
                 out.print(f"[bold]{who.name}[/] (interrupted): {event.heard}", highlight=False)
     finally:
         conversation.close()
+        if face is not None:
+            face.close()
 
 
 def _live_fields(event) -> dict:

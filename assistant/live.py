@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from assistant import models
 from assistant.agent import fold_history
@@ -27,6 +27,7 @@ from assistant.tts import VoiceStage
 from assistant.voices import make_voice
 from assistant.vad import BLOCK, SileroVad
 from persona.persona import Persona
+from renderers.animator import SpeechTimeline
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class _Reply:
     end: float = 0.0  # reply clock time queued so far
     first_audio: Optional[float] = None
     finished: bool = False
+    phonemes: tuple = ()  # every phoneme queued so far, on the reply clock (for the face)
+    timeline: Optional[SpeechTimeline] = None  # rebuilt when a sentence is queued
 
 
 class Conversation:
@@ -70,14 +73,18 @@ class Conversation:
         self._reply: Optional[_Reply] = None
         self._lock = threading.Lock()
 
-    def run(self, max_replies: Optional[int] = None) -> Iterator[object]:
+    def run(self, max_replies: Optional[int] = None,
+            on_block: Optional[Callable[[Optional[SpeechTimeline], float], bool]] = None) -> Iterator[object]:
         """Events as they happen: the listener's, BargeIn, ReplyDone. Ends with the source or after
-        `max_replies` finished replies."""
+        `max_replies` finished replies, or when on_block says so. on_block(timeline, position) runs after
+        every microphone block (32 ms): the face window draws the frame for that playback position."""
         replies = 0
         for raw in self.source.blocks():
             for event in self._step(raw):
                 yield event
                 replies += isinstance(event, ReplyDone)
+            if on_block is not None and on_block(*self.speech_now()):
+                return
             if max_replies is not None and replies >= max_replies:
                 return
 
@@ -98,6 +105,13 @@ class Conversation:
         reply = self._reply
         if reply is not None and reply.finished and not self.player.playing:
             yield self._complete(reply)
+
+    def speech_now(self) -> tuple[Optional[SpeechTimeline], float]:
+        """The reply being spoken (None when silent) and the audio playback position in it."""
+        with self._lock:
+            reply = self._reply
+            timeline = reply.timeline if reply is not None else None
+        return timeline, self.player.position()
 
     def _start_reply(self, turn: UserTurn) -> None:
         timings = Timings()
@@ -123,7 +137,9 @@ class Conversation:
                     if reply.first_audio is None:
                         reply.first_audio = time.perf_counter() - reply.started
                     reply.sentences.append((reply.end, message.text))
+                    reply.phonemes += SpeechTimeline.join([(reply.end, message.phonemes)], 0.0).phonemes
                     reply.end += message.audio.duration
+                    reply.timeline = SpeechTimeline(reply.phonemes, reply.end)
                     self.player.enqueue(message.audio.samples)
         reply.finished = True
 

@@ -60,3 +60,32 @@ def show_window(animator: Animator, result: TurnResult, config: Config) -> Optio
     finally:
         player.close()
     return window
+
+
+class LiveFace:
+    """The face window of a live conversation. Each tick shows the frame for the reply's audio
+    playback position (the audio clock drives the mouth); blinks and sway follow the session clock."""
+
+    SESSION_SPAN = 4 * 3600.0  # seconds of blink schedule prepared
+
+    def __init__(self, config: Config, persona: Persona) -> None:
+        models.resolve(config, "face_mesh")
+        rig = build_rig(persona.portrait, config.face)
+        self.animator = Animator(rig, SpeechTimeline((), 0.0), config.face, seed=config.llm.seed,
+                                 idle_span=self.SESSION_SPAN)
+        self.window = FaceWindow(config.face.size, config.window.title)
+        self.started = time.monotonic()
+        self.frames = 0
+
+    def tick(self, timeline: Optional[SpeechTimeline], position: float) -> bool:
+        """timeline: the reply so far (None when Doppel is silent); position: its playback position.
+        True once the window has been closed."""
+        if timeline is not None and timeline is not self.animator.timeline:
+            self.animator.set_timeline(timeline)
+        speech_t = position if timeline is not None else -1.0  # -1: before any speech, mouth at rest
+        self.window.show(self.animator.frame(speech_t, time.monotonic() - self.started))
+        self.frames += 1
+        return self.window.closed
+
+    def close(self) -> None:
+        self.window.close()

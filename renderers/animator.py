@@ -48,17 +48,22 @@ class SpeechTimeline:
 
 
 class Animator:
-    def __init__(self, rig: FaceRig, timeline: SpeechTimeline, config: FaceConfig, seed: int = 0) -> None:
+    def __init__(self, rig: FaceRig, timeline: SpeechTimeline, config: FaceConfig, seed: int = 0,
+                 idle_span: float = 60.0) -> None:
         self.rig = rig
         self.config = config
-        self.timeline = timeline
-        self.track = _mouth_track(timeline, config.mouth_smoothing)
-        self.blinks = _blink_times(timeline.duration + 60.0, config.blink_every, seed)
+        self.set_timeline(timeline)
+        self.blinks = _blink_times(timeline.duration + idle_span, config.blink_every, seed)
         size = rig.image.shape[0]
         self._grid_y, self._grid_x = np.mgrid[0:size, 0:size].astype(np.float32)
         self._mouth_box = _mouth_box(rig, size)
         gap = rig.points[lm.LOWER_LIP_INNER[5], 1] - rig.points[lm.UPPER_LIP_INNER[5], 1]
         self._photo_shows_teeth = gap > 0.02 * rig.face_width
+
+    def set_timeline(self, timeline: SpeechTimeline) -> None:
+        """A new or longer reply (a live reply grows sentence by sentence)."""
+        self.timeline = timeline
+        self.track = _mouth_track(timeline, self.config.mouth_smoothing)
 
     def mouth_open(self, t: float) -> float:
         index = int(round(t * TRACK_RATE))
@@ -82,10 +87,15 @@ class Animator:
 
     def frame_at(self, t: float) -> np.ndarray:
         """The RGB face at audio time t."""
+        return self.frame(t, t)
+
+    def frame(self, speech_t: float, life_t: float) -> np.ndarray:
+        """The face with the mouth at speech_t on the reply's audio clock, blinks and sway at life_t
+        (the same clock for a file; a session clock in a live conversation, where replies restart)."""
         rig = self.rig
-        open_, closed = self.mouth_open(t), self.eyes_closed(t)
+        open_, closed = self.mouth_open(speech_t), self.eyes_closed(life_t)
         field = rig.jaw_field * open_ + rig.blink_field * closed
-        matrix = cv2.getRotationMatrix2D(rig.pivot, self.head_angle(t), 1.0)
+        matrix = cv2.getRotationMatrix2D(rig.pivot, self.head_angle(life_t), 1.0)
         inverse = cv2.invertAffineTransform(matrix)
         map_x = inverse[0, 0] * self._grid_x + inverse[0, 1] * self._grid_y + inverse[0, 2] + field[..., 0]
         map_y = inverse[1, 0] * self._grid_x + inverse[1, 1] * self._grid_y + inverse[1, 2] + field[..., 1]
