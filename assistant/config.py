@@ -109,7 +109,7 @@ class TtsConfig(Section):
 
 
 class VoiceConfig(Section):
-    method: Literal["auto", "exemplar", "world", "nearest"]
+    method: Literal["auto", "exemplar", "residual", "world", "nearest"]
     max_check_wer: float
     frame_ms: float
     neighbours: int

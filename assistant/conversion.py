@@ -11,6 +11,8 @@ Methods (compared in bench/voice.py; enrollment picks the best it can verify):
 - `exemplar`: parallel frames made at enrollment (the person's words, piper saying the same words,
   aligned by DTW). Each piper frame is matched against piper's own aligned frames, which are in the
   same voice, so matching is reliable; the person's frames aligned to the k best matches replace it.
+- `residual`: matched like `exemplar`, but piper's own envelope is kept and only the person-minus-piper
+  difference of the matched pairs is added: a per-sound equalizer, clearer than replacing frames.
 - `nearest`: each (warped, equalized) frame replaced by the person's k nearest frames.
 """
 
@@ -26,7 +28,7 @@ with warnings.catch_warnings():  # pyworld imports pkg_resources, which warns
     warnings.simplefilter("ignore")
     import pyworld
 
-METHODS = ("world", "exemplar", "nearest")
+METHODS = ("world", "exemplar", "residual", "nearest")
 MEL_BANDS, CEPSTRA = 40, 25
 
 
@@ -130,10 +132,11 @@ class VoiceMap:
     source_pairs: np.ndarray  # (pairs, CEPSTRA) piper features of the parallel data
     target_pairs: np.ndarray  # (pairs, bins) the person's log envelopes aligned to them
     target_aperiodicity: np.ndarray  # (pairs, bins)
+    pair_differences: np.ndarray  # (pairs, bins) person − piper log envelopes of the aligned pairs
     target_features: np.ndarray  # (frames, CEPSTRA) the person's voiced frames, for `nearest`
     target_frames: np.ndarray  # (frames, bins) their log envelopes
     neighbours: int = 8
-    strength: float = 1.0  # exemplar/nearest: share of the person's frames, the rest is `world` (clearer)
+    strength: float = 1.0  # share of the method's change; the rest is `world` (clearer)
 
 
 def map_f0(f0: np.ndarray, vmap: VoiceMap | None, prosody: Prosody) -> np.ndarray:
@@ -193,6 +196,10 @@ def convert_envelope(frames: Frames, vmap: VoiceMap, method: str) -> None:
         chosen = vmap.target_pairs[picks].astype(np.float64).mean(axis=1)
         frames.log_envelope = vmap.strength * chosen + (1 - vmap.strength) * shaped
         frames.aperiodicity = vmap.target_aperiodicity[picks].astype(np.float64).mean(axis=1)
+    elif method == "residual":
+        picks = nearest(frames.features(), vmap.source_pairs, vmap.neighbours)
+        changed = frames.log_envelope + vmap.pair_differences[picks].astype(np.float64).mean(axis=1)
+        frames.log_envelope = vmap.strength * changed + (1 - vmap.strength) * shaped
     elif method == "nearest":
         picks = nearest(mel_cepstra(shaped, frames.rate), vmap.target_features, vmap.neighbours)
         chosen = vmap.target_frames[picks].astype(np.float64).mean(axis=1)

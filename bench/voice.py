@@ -19,7 +19,7 @@ from common import arguments, meta, save  # (first: it puts the repo on sys.path
 from assistant import models  # noqa: E402
 from assistant.asr import Transcriber  # noqa: E402
 from assistant.config import load_config  # noqa: E402
-from assistant.conversion import Prosody, convert  # noqa: E402
+from assistant.conversion import METHODS, Prosody, convert  # noqa: E402
 from assistant.voices import make_voice  # noqa: E402
 from conftest import wer  # noqa: E402
 from persona.enroll import enroll_voice  # noqa: E402
@@ -36,7 +36,6 @@ TEST_SENTENCES = ["My brother fixed the broken bicycle on Thursday afternoon.",
                   "Do you think it will rain before we reach the station?",
                   "She baked a lemon cake for her grandmother's birthday."]
 SHORT = "Hello, how are you today?"
-METHODS = ("world", "exemplar", "nearest")
 
 
 def speakers(folder: Path) -> list[dict]:
@@ -141,8 +140,8 @@ def table(r: dict) -> str:
              "WER (Whisper base) of the converted sentences. *piper* is the floor (unconverted), *ceiling* the "
              "reference itself against the held-out speech; methods at full strength, *auto* is what enrollment "
              "chose (method and strength) after its clarity check.", "",
-             "| speaker | reference | speech (s) | piper | world | exemplar | nearest | auto (choice) | ceiling | "
-             "enroll (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| speaker | reference | speech (s) | piper | " + " | ".join(METHODS) + " | auto (choice) | ceiling | "
+             "enroll (s) |", "|---" * (len(METHODS) + 7) + "|"]
     for row in r["similarity"]:
         cells = [f"{row[m]['similarity']:.2f} / {row[m]['wer']:.2f}" for m in ("piper", *METHODS)]
         auto = row["auto"]

@@ -168,7 +168,8 @@ def fit_voice_map(speech: Speech, segments: list[tuple[float, float, str]], spea
     return VoiceMap(rate, frame_ms, "world", ceiling, (float(log_p.mean()), float(log_p.std())),
                     (float(log_t.mean()), float(log_t.std())), warp, equalizer.astype(np.float32),
                     joined["source_features"].astype(np.float32), joined["target_envelopes"].astype(np.float16),
-                    joined["target_aperiodicity"].astype(np.float16), mel_cepstra(pool, rate).astype(np.float32),
+                    joined["target_aperiodicity"].astype(np.float16),
+                    (joined["target_envelopes"] - joined["source_envelopes"]).astype(np.float16), mel_cepstra(pool, rate).astype(np.float32),
                     pool.astype(np.float16), config.voice.neighbours)
 
 
@@ -186,12 +187,15 @@ def _fit_warp(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
 
 def choose_method(vmap: VoiceMap, speaker, encoder: SpeakerEncoder, embedding: np.ndarray,
                   transcribe: Callable[[np.ndarray], tuple[str, str]], config: Config, report: Report) -> dict:
-    """Convert a check sentence with each method, at the strongest strength that stays intelligible
-    (Whisper's WER on it within voice.max_check_wer); keep the method most similar to the reference."""
+    """Convert check sentences with each method, at the strongest strength that stays intelligible,
+    and keep the method most similar to the reference. Intelligible: what Whisper hears differs from
+    what it hears in the unconverted piper audio by at most voice.max_check_wer (so Whisper's own
+    slips and spellings, "colour"/"color", do not count against a method)."""
     import jiwer
     from scipy.signal import resample_poly
 
     clip, _ = speaker.speak(CHECK_SENTENCE)
+    heard_plain = _plain(transcribe(resample_poly(clip.samples, SAMPLE_RATE, clip.sample_rate).astype(np.float32))[0])
 
     def check(method: str, strength: float) -> dict:
         report(f"comparing conversions: {method} at {strength:.0%}")
@@ -199,10 +203,10 @@ def choose_method(vmap: VoiceMap, speaker, encoder: SpeakerEncoder, embedding: n
         audio = convert(clip.samples, trial, Prosody(), clip.sample_rate, vmap.frame_ms, vmap.source_ceiling)
         audio16 = resample_poly(audio, SAMPLE_RATE, clip.sample_rate).astype(np.float32)
         return {"strength": strength, "similarity": cosine(encoder.embed(audio16), embedding),
-                "wer": float(jiwer.wer(_plain(CHECK_SENTENCE), _plain(transcribe(audio16)[0])))}
+                "wer": float(jiwer.wer(heard_plain or _plain(CHECK_SENTENCE), _plain(transcribe(audio16)[0])))}
 
     scores = {"world": check("world", 1.0)}
-    for method in ("exemplar", "nearest"):
+    for method in ("exemplar", "residual", "nearest"):
         for strength in STRENGTHS:
             scores[method] = check(method, strength)
             if scores[method]["wer"] <= config.voice.max_check_wer:
