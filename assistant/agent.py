@@ -82,10 +82,12 @@ class ChatModel:
         tokens = self._chain.stream({"message": message[:MAX_INPUT_CHARS], "history": list(history)})
         try:
             while True:
-                if cancelled is not None and cancelled.is_set():
-                    tokens.close()  # never resume: each switch between two replies re-reads a whole prompt
-                    return
                 with self.lock:  # per token, so an abandoned (barged-in) reply never blocks the model
+                    # checked while holding the lock: a reply cancelled while it waited must not
+                    # resume after another completion has used the model (llama.cpp asserts)
+                    if cancelled is not None and cancelled.is_set():
+                        tokens.close()  # never resume: each switch between two replies re-reads a whole prompt
+                        return
                     token = next(tokens, None)
                 if token is None:
                     return
