@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
+import numpy as np
+
 from assistant import models
 from assistant.agent import fold_history
 from assistant.bargein import BargeInDetector
@@ -25,9 +27,11 @@ from assistant.pipeline import Pipeline
 from assistant.player import StreamPlayer
 from assistant.tts import VoiceStage
 from assistant.voices import make_voice
-from assistant.vad import BLOCK, SileroVad
+from assistant.vad import BLOCK, SAMPLE_RATE, SileroVad
 from persona.persona import Persona
 from renderers.animator import SpeechTimeline
+
+DRAIN_SECONDS = 30.0  # after a file source ends, the longest wait for the reply in progress
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Conversation:
         `max_replies` finished replies, or when on_block says so. on_block(timeline, position) runs after
         every microphone block (32 ms): the face window draws the frame for that playback position."""
         replies = 0
-        for raw in self.source.blocks():
+        for raw in self._blocks_then_silence():
             for event in self._step(raw):
                 yield event
                 replies += isinstance(event, ReplyDone)
@@ -87,6 +91,16 @@ class Conversation:
                 return
             if max_replies is not None and replies >= max_replies:
                 return
+
+    def _blocks_then_silence(self) -> Iterator[np.ndarray]:
+        """The source's blocks; when it ends (a file), silence in real time until the reply in
+        progress has been spoken (at most DRAIN_SECONDS), as a microphone in a quiet room would."""
+        yield from self.source.blocks()
+        silence = np.zeros(BLOCK, np.float32)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while self._reply is not None and time.monotonic() < deadline:
+            time.sleep(BLOCK / SAMPLE_RATE)
+            yield silence
 
     def _step(self, raw) -> Iterator[object]:
         reply = self._reply
