@@ -15,28 +15,68 @@ from assistant.errors import DoppelError
 
 @app.command()
 def enroll(
-    voice: Path = typer.Argument(..., help="A recording of the person talking alone: 10-30 s is best."),
+    voice: Optional[Path] = typer.Argument(None, help="A recording of the person talking alone: 10-30 s is best."),
     persona: Path = typer.Option(..., "--persona", help="The persona folder to enroll into (created if new)."),
     consent: Optional[Path] = typer.Option(None, "--consent", help="The same person reading the consent sentence."),
+    face: Optional[Path] = typer.Option(None, "--face", help="A portrait photo (JPEG/PNG) for the persona's face."),
     config: Optional[Path] = ConfigOpt, set_: Optional[List[str]] = SetOpt,
 ) -> None:
-    """Learn a voice from VOICE once; from then on the persona speaks with it."""
-    from persona.enroll import CONSENT_SENTENCE, enroll_voice
-
+    """Learn a voice from VOICE and/or a face from --face PHOTO, once; the persona then uses them."""
     with _guarded():
         cfg = load_config(config, set_)
         if persona.resolve() == (Path(__file__).resolve().parents[1] / "persona" / "default"):
             raise DoppelError("the bundled persona is shared; enroll into your own folder, e.g. --persona ~/my-twin")
-        if consent is None:
-            err.print(f'Consent: record the person saying "[bold]{CONSENT_SENTENCE}[/]" and pass it with --consent.')
-        with _Bars() as bars:
-            voiceprint = enroll_voice(voice, persona, cfg, consent, bars.step)
-        err.print(f"enrolled {voiceprint.speech_seconds:.1f} s of speech into {persona}; "
-                  f'it said: "{voiceprint.transcript[:80]}"')
-        for method, check in voiceprint.checks.items():
-            chosen = " (chosen)" if method == voiceprint.vmap.method else ""
-            err.print(f"  {method} at {check['strength']:.0%}: similarity {check['similarity']:.2f}, "
-                      f"check sentence WER {check['wer']:.2f}{chosen}")
+        if voice is None and face is None:
+            raise DoppelError("nothing to enroll: give a voice recording (VOICE) and/or --face PHOTO")
+        if face is not None:
+            _enroll_face(face, persona, cfg)
+        if voice is not None:
+            _enroll_voice(voice, persona, consent, cfg)
+
+
+def _enroll_face(photo: Path, persona: Path, cfg) -> None:
+    import shutil
+
+    from persona.persona import load_persona, update_persona_file
+    from renderers.rig import build_rig
+
+    with _Bars() as bars:
+        bars.step("preparing the face")
+        suffix = photo.suffix.lower() if photo.suffix.lower() in (".jpg", ".jpeg", ".png") else ".jpg"
+        rig = build_rig(photo, cfg.face)  # checks the photo before anything is copied
+        persona.mkdir(parents=True, exist_ok=True)
+        kept = persona / f"portrait{suffix}"
+        if photo.resolve() != kept.resolve():
+            shutil.copyfile(photo, kept)
+        update_persona_file(persona, {"face": {"portrait": kept.name}})
+        build_rig(kept, cfg.face, load_persona(persona).face_cache)  # cached for every later use
+    for note in rig.notes:
+        err.print(f"  {note}")
+    preview = persona / "face" / "preview.png"
+    _save_png(rig.image, preview)
+    err.print(f"face enrolled into {persona} (preview: {preview})")
+
+
+def _save_png(rgb, path: Path) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def _enroll_voice(voice: Path, persona: Path, consent: Optional[Path], cfg) -> None:
+    from persona.enroll import CONSENT_SENTENCE, enroll_voice
+
+    if consent is None:
+        err.print(f'Consent: record the person saying "[bold]{CONSENT_SENTENCE}[/]" and pass it with --consent.')
+    with _Bars() as bars:
+        voiceprint = enroll_voice(voice, persona, cfg, consent, bars.step)
+    err.print(f"enrolled {voiceprint.speech_seconds:.1f} s of speech into {persona}; "
+              f'it said: "{voiceprint.transcript[:80]}"')
+    for method, check in voiceprint.checks.items():
+        chosen = " (chosen)" if method == voiceprint.vmap.method else ""
+        err.print(f"  {method} at {check['strength']:.0%}: similarity {check['similarity']:.2f}, "
+                  f"check sentence WER {check['wer']:.2f}{chosen}")
 
 
 @app.command()

@@ -134,6 +134,7 @@ class FaceConfig(Section):
     size: int
     fps: int
     face_fraction: float
+    clahe_clip: float
     mouth_open_px: float
     mouth_smoothing: float
     blink_every: float

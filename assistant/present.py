@@ -23,7 +23,7 @@ Report = Callable[[str, int, int], None]
 def make_animator(config: Config, persona: Persona, result: TurnResult, timings: Timings) -> Animator:
     began = time.perf_counter()
     models.resolve(config, "face_mesh")  # verified; MediaPipe loads it from its own package
-    rig = build_rig(persona.portrait, config.face)
+    rig = build_rig(persona.portrait, config.face, persona.face_cache)
     timings.set("load_face", time.perf_counter() - began)
     timeline = SpeechTimeline.join(zip(chunk_starts(result.chunks), (c.phonemes for c in result.chunks)),
                                    result.audio.duration)
@@ -70,7 +70,7 @@ class LiveFace:
 
     def __init__(self, config: Config, persona: Persona) -> None:
         models.resolve(config, "face_mesh")
-        rig = build_rig(persona.portrait, config.face)
+        rig = build_rig(persona.portrait, config.face, persona.face_cache)
         self.animator = Animator(rig, SpeechTimeline((), 0.0), config.face, seed=config.llm.seed,
                                  idle_span=self.SESSION_SPAN)
         self.window = FaceWindow(config.face.size, config.window.title)

@@ -56,6 +56,11 @@ class Persona:
         return self._part(self.spec.face.portrait, "face.portrait")
 
     @property
+    def face_cache(self) -> Path:
+        """Where the prepared portrait's rig is kept (built once per photo and face settings)."""
+        return self.folder / "face"
+
+    @property
     def voice_reference(self) -> Optional[Path]:
         try:
             return self._part(self.spec.voice.reference, "voice.reference")

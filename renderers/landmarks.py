@@ -46,10 +46,11 @@ def _nothing() -> Iterator[None]:
 
 
 class FaceMesh:
-    """Finds one face's landmarks in an RGB image, in pixel coordinates."""
+    """Finds faces' landmarks in an RGB image, in pixel coordinates."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_faces: int = 1) -> None:
         self._mesh = None
+        self.max_faces = max_faces
 
     def __enter__(self) -> "FaceMesh":
         return self
@@ -65,11 +66,16 @@ class FaceMesh:
     def _open(self):
         import mediapipe as mp
 
-        return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+        return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=self.max_faces,
                                                refine_landmarks=True, min_detection_confidence=0.5)
 
     def find(self, rgb: np.ndarray) -> Optional[np.ndarray]:
-        """(478, 2) float32 pixel coordinates, or None when no face is found."""
+        """(478, 2) float32 pixel coordinates of the first face, or None when no face is found."""
+        faces = self.find_all(rgb)
+        return faces[0] if faces else None
+
+    def find_all(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """(478, 2) float32 pixel coordinates for each face found (up to max_faces)."""
         first = self._mesh is None
         if first:
             with _native_stderr_silenced():
@@ -78,8 +84,5 @@ class FaceMesh:
         height, width = rgb.shape[:2]
         with _native_stderr_silenced() if first else _nothing():
             result = self._mesh.process(rgb)
-        faces = result.multi_face_landmarks or []
-        if not faces:
-            return None
-        points = [(p.x, p.y) for p in faces[0].landmark]
-        return (np.asarray(points, dtype=np.float32) * [width, height]).astype(np.float32)
+        return [(np.asarray([(p.x, p.y) for p in face.landmark], dtype=np.float32) * [width, height]).astype(np.float32)
+                for face in result.multi_face_landmarks or []]

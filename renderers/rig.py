@@ -6,18 +6,22 @@ landmarks; a frame blends the fields by their weights and applies one cv2.remap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
 from scipy.interpolate import griddata
 
 from assistant.config import FaceConfig
-from assistant.errors import DoppelError
 from renderers import landmarks as lm
+from renderers.portrait import prepare_portrait
 
 IRIS_START = 468  # landmarks from here on are the irises
+RIG_FORMAT = 1  # bump when the rig's computation changes, so cached rigs are rebuilt
 
 
 @dataclass
@@ -29,24 +33,21 @@ class FaceRig:
     jaw_motion: np.ndarray  # (478, 2) how each landmark moves at full opening
     face_width: float
     pivot: tuple[float, float]  # where the head turns (below the chin)
+    notes: list[str] = field(default_factory=list)  # what preparing the photo did (for the user)
 
 
-def load_portrait(path: Path) -> np.ndarray:
-    if not Path(path).is_file():
-        raise DoppelError(f"portrait not found: {path}; put a photo there or set face.portrait in persona.yaml")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DoppelError(f"cannot read portrait {path}; use a JPEG or PNG photo")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def build_rig(portrait: Path, config: FaceConfig) -> FaceRig:
-    rgb = load_portrait(portrait)
+def build_rig(portrait: Path, config: FaceConfig, cache: Optional[Path] = None) -> FaceRig:
+    """The rig for a portrait; with `cache` (a folder), built once per photo and face settings."""
+    stored = cache / f"rig-{_cache_key(portrait, config)}.npz" if cache is not None else None
+    if stored is not None and stored.is_file():
+        try:
+            return _load(stored)
+        except (OSError, ValueError, KeyError):
+            pass  # an unreadable cache is rebuilt
+    prepared = prepare_portrait(portrait)
     with lm.FaceMesh() as mesh:
-        points = mesh.find(rgb)
-        if points is None:
-            raise DoppelError(f"no face found in portrait {portrait}; use a photo with one clear, frontal, well-lit face")
-        image, points = _crop(rgb, points, config)
+        image, points = _crop(prepared.image, prepared.points, config)
+        image = _even_lighting(image, config.clahe_clip)
         refined = mesh.find(image)
     if refined is not None:
         points = refined
@@ -54,7 +55,7 @@ def build_rig(portrait: Path, config: FaceConfig) -> FaceRig:
     jaw_motion = _jaw_motion(points, config.mouth_open_px * face_width)
     size = image.shape[0]
     chin = points[152]
-    return FaceRig(
+    rig = FaceRig(
         image=image,
         points=points,
         jaw_field=_backward_field(points, jaw_motion, size, face_width, _teeth_sites(points, jaw_motion)),
@@ -63,7 +64,45 @@ def build_rig(portrait: Path, config: FaceConfig) -> FaceRig:
         jaw_motion=jaw_motion,
         face_width=face_width,
         pivot=(float(chin[0]), float(min(size - 1, chin[1] + 0.35 * face_width))),
+        notes=prepared.notes,
     )
+    if stored is not None:
+        _save(rig, stored)
+    return rig
+
+
+def _cache_key(portrait: Path, config: FaceConfig) -> str:
+    digest = hashlib.sha256(Path(portrait).read_bytes() if Path(portrait).is_file() else b"")
+    digest.update(repr((RIG_FORMAT, config.size, config.face_fraction, config.mouth_open_px,
+                        config.clahe_clip)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _save(rig: FaceRig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    arrays = {k: v for k, v in vars(rig).items() if isinstance(v, np.ndarray)}
+    np.savez(tmp, face_width=rig.face_width, pivot=np.float32(rig.pivot), notes=np.array(rig.notes, dtype=str),
+             **arrays)
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> FaceRig:
+    with np.load(path) as data:
+        values = {k: data[k] for k in data.files}
+    return FaceRig(image=values["image"], points=values["points"], jaw_field=values["jaw_field"],
+                   blink_field=values["blink_field"], jaw_motion=values["jaw_motion"],
+                   face_width=float(values["face_width"]), pivot=tuple(float(v) for v in values["pivot"]),
+                   notes=[str(n) for n in values["notes"]])
+
+
+def _even_lighting(rgb: np.ndarray, clip: float) -> np.ndarray:
+    """CLAHE on lightness only, so a dim or side-lit photo reads clearly without shifting colours."""
+    if clip <= 0:
+        return rgb
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=clip, tileGridSize=(8, 8)).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
 def _crop(rgb: np.ndarray, points: np.ndarray, config: FaceConfig) -> tuple[np.ndarray, np.ndarray]:
