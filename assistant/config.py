@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import DoppelError
 
@@ -131,7 +131,7 @@ class ProsodyShape(Section):
 
 
 class FaceConfig(Section):
-    size: int
+    size: Annotated[int, Field(ge=256, le=1024)]
     fps: int
     face_fraction: float
     clahe_clip: float

@@ -14,6 +14,7 @@ from assistant.turn import TurnResult, chunk_starts
 from persona.persona import Persona
 from renderers.animator import Animator, SpeechTimeline
 from renderers.rig import build_rig
+from renderers.subtitles import write_srt
 from renderers.video import write_mp4
 from renderers.window import FaceWindow
 
@@ -45,6 +46,11 @@ def export_video(animator: Animator, result: TurnResult, out: Path, config: Conf
     write_mp4(out, timed_frame, result.audio.samples, result.audio.sample_rate, config.face.size, fps,
               config.video, on_frame=lambda done, total: report("rendering the video", done, total))
     frames = round(result.audio.duration * fps)
+    starts = chunk_starts(result.chunks)
+    # the sentence's words, not the trailing pause, carry the subtitle
+    spoken = [(t0, t0 + (c.phonemes[-1].end if c.phonemes else c.audio.duration), c.text)
+              for t0, c in zip(starts, result.chunks)]
+    write_srt(out.with_suffix(".srt"), spoken)
     timings.set("render", render_seconds)
     timings.set("render_fps", frames / max(render_seconds, 1e-6))
     timings.set("mux", time.perf_counter() - began - render_seconds)

@@ -39,3 +39,13 @@ def test_config_yaml_documents_every_key():
     for line in DEFAULT_CONFIG.read_text().splitlines():
         if line.startswith("  ") and ":" in line:
             assert "#" in line, f"undocumented setting: {line.strip()}"
+
+
+def test_face_size_outside_256_to_1024_is_refused():
+    from assistant.config import load_config
+    from assistant.errors import DoppelError
+
+    for bad in ("128", "2048"):
+        with pytest.raises(DoppelError, match="face.size"):
+            load_config(overrides=[f"face.size={bad}"])
+    assert load_config(overrides=["face.size=1024"]).face.size == 1024

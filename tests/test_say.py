@@ -76,3 +76,19 @@ def test_face_is_in_every_frame_and_the_mouth_moves_only_with_speech(said):
     # still in pauses; a lone frame may be off where a blink throws the landmark fit, never by an opening
     deviation = np.abs(gaps[silent] - rest)
     assert np.percentile(deviation, 90) < 0.02 and deviation.max() < 0.04, "the mouth moves in silence"
+
+
+def test_an_srt_subtitle_file_is_written_beside_the_video(said):
+    out, _, audio = said
+    srt = out.with_suffix(".srt").read_text()
+    blocks = [b.splitlines() for b in srt.strip().split("\n\n")]
+    assert blocks and all(b[0] == str(i) and " --> " in b[1] for i, b in enumerate(blocks, 1))
+    spoken = " ".join(" ".join(b[2:]) for b in blocks)
+    assert spoken.split() == TEXT.split()  # every word, in order
+
+    def seconds(stamp):
+        h, m, rest = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(rest.replace(",", "."))
+
+    times = [tuple(seconds(s) for s in b[1].split(" --> ")) for b in blocks]
+    assert all(a < b for a, b in times) and times[-1][1] <= len(audio) / 16000 + 0.05
