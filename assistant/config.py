@@ -136,6 +136,10 @@ class FaceConfig(Section):
     face_fraction: float
     clahe_clip: float
     mouth_open_px: float
+    lip_round: float
+    smile_px: float
+    expression: float
+    expression_smoothing: float
     mouth_smoothing: float
     blink_every: float
     blink_duration: float

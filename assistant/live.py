@@ -60,6 +60,7 @@ class _Reply:
     first_audio: Optional[float] = None
     finished: bool = False
     phonemes: tuple = ()  # every phoneme queued so far, on the reply clock (for the face)
+    moods: tuple = ()  # (start, end, emotion, intensity) of each queued sentence (for the face)
     timeline: Optional[SpeechTimeline] = None  # rebuilt when a sentence is queued
 
 
@@ -152,8 +153,10 @@ class Conversation:
                         reply.first_audio = time.perf_counter() - reply.started
                     reply.sentences.append((reply.end, message.text))
                     reply.phonemes += SpeechTimeline.join([(reply.end, message.phonemes)], 0.0).phonemes
+                    reply.moods += ((reply.end, reply.end + message.audio.duration, message.emotion,
+                                     message.intensity),)
                     reply.end += message.audio.duration
-                    reply.timeline = SpeechTimeline(reply.phonemes, reply.end)
+                    reply.timeline = SpeechTimeline(reply.phonemes, reply.end, reply.moods)
                     self.player.enqueue(message.audio.samples)
         reply.finished = True
 

@@ -26,8 +26,9 @@ def make_animator(config: Config, persona: Persona, result: TurnResult, timings:
     models.resolve(config, "face_mesh")  # verified; MediaPipe loads it from its own package
     rig = build_rig(persona.portrait, config.face, persona.face_cache)
     timings.set("load_face", time.perf_counter() - began)
-    timeline = SpeechTimeline.join(zip(chunk_starts(result.chunks), (c.phonemes for c in result.chunks)),
-                                   result.audio.duration)
+    starts = chunk_starts(result.chunks)
+    moods = tuple((t0, t0 + c.audio.duration, c.emotion, c.intensity) for t0, c in zip(starts, result.chunks))
+    timeline = SpeechTimeline.join(zip(starts, (c.phonemes for c in result.chunks)), result.audio.duration, moods)
     return Animator(rig, timeline, config.face, seed=config.llm.seed)
 
 

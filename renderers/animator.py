@@ -31,6 +31,11 @@ _OPENNESS = {
     **dict.fromkeys("θðsztdnʃʒkgɡŋʔ", 0.22),
 }
 _CONTINUE = set("ˈˌːˑ")  # stress and length marks carry the previous phoneme on
+# How much each phoneme rounds the lips, 0 spread/neutral .. 1 fully rounded ("oo").
+_ROUNDING = {**dict.fromkeys("uʊw", 1.0), **dict.fromkeys("oɔɒ", 0.7), **dict.fromkeys("ʃʒ", 0.4), "ɹ": 0.3}
+# The mouth-corner lift each emotion brings at full intensity (negative: corners down, a frown).
+EMOTION_SMILE = {"happy": 1.0, "tender": 0.5, "surprised": 0.15, "neutral": 0.0, "afraid": -0.3,
+                 "angry": -0.5, "sad": -0.8}
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,14 @@ class SpeechTimeline:
 
     phonemes: tuple[Phoneme, ...]
     duration: float
+    moods: tuple[tuple[float, float, str, float], ...] = ()  # (start, end, emotion, intensity) per sentence
 
     @staticmethod
-    def join(chunks: Iterable[tuple[float, tuple[Phoneme, ...]]], duration: float) -> "SpeechTimeline":
+    def join(chunks: Iterable[tuple[float, tuple[Phoneme, ...]]], duration: float,
+             moods: tuple[tuple[float, float, str, float], ...] = ()) -> "SpeechTimeline":
         """Chunks as (start time in the reply, phonemes timed from the chunk's own start)."""
         joined = tuple(Phoneme(p.symbol, p.start + t0, p.end + t0) for t0, phonemes in chunks for p in phonemes)
-        return SpeechTimeline(joined, duration)
+        return SpeechTimeline(joined, duration, tuple(moods))
 
 
 class Animator:
@@ -63,11 +70,25 @@ class Animator:
     def set_timeline(self, timeline: SpeechTimeline) -> None:
         """A new or longer reply (a live reply grows sentence by sentence)."""
         self.timeline = timeline
-        self.track = _mouth_track(timeline, self.config.mouth_smoothing)
+        self.track = _phoneme_track(timeline, _OPENNESS, self.config.mouth_smoothing)
+        self.rounding = _phoneme_track(timeline, _ROUNDING, self.config.mouth_smoothing)
+        self.smiles = _mood_track(timeline, self.config.expression, self.config.expression_smoothing)
+
+    def _sample(self, track: np.ndarray, t: float) -> float:
+        index = int(round(t * TRACK_RATE))
+        return float(track[min(max(index, 0), len(track) - 1)]) if len(track) and index >= 0 else 0.0
 
     def mouth_open(self, t: float) -> float:
         index = int(round(t * TRACK_RATE))
         return float(self.track[index]) if 0 <= index < len(self.track) else 0.0
+
+    def lips_round(self, t: float) -> float:
+        index = int(round(t * TRACK_RATE))
+        return float(self.rounding[index]) if 0 <= index < len(self.rounding) else 0.0
+
+    def smile(self, t: float) -> float:
+        """The expression's corner lift at t; it holds after the reply ends (the last sentence's mood)."""
+        return self._sample(self.smiles, t)
 
     def eyes_closed(self, t: float) -> float:
         """0 open .. 1 closed: a quick close and a slower open around each blink time."""
@@ -94,20 +115,22 @@ class Animator:
         (the same clock for a file; a session clock in a live conversation, where replies restart)."""
         rig = self.rig
         open_, closed = self.mouth_open(speech_t), self.eyes_closed(life_t)
-        field = rig.jaw_field * open_ + rig.blink_field * closed
+        rounded, smile = self.lips_round(speech_t), self.smile(speech_t)
+        field = rig.jaw_field * open_ + rig.blink_field * closed + rig.round_field * rounded + rig.smile_field * smile
         matrix = cv2.getRotationMatrix2D(rig.pivot, self.head_angle(life_t), 1.0)
         inverse = cv2.invertAffineTransform(matrix)
         map_x = inverse[0, 0] * self._grid_x + inverse[0, 1] * self._grid_y + inverse[0, 2] + field[..., 0]
         map_y = inverse[1, 0] * self._grid_x + inverse[1, 1] * self._grid_y + inverse[1, 2] + field[..., 1]
         frame = cv2.remap(rig.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if open_ > 0.03:
-            self._paint_mouth(frame, open_, matrix)
+            self._paint_mouth(frame, open_, matrix, rig.round_motion * rounded + rig.smile_motion * smile)
         return frame
 
-    def _paint_mouth(self, frame: np.ndarray, open_: float, matrix: np.ndarray) -> None:
-        """Fill the gap the jaw opened: dark mouth, upper teeth where the photo shows none, soft edges."""
+    def _paint_mouth(self, frame: np.ndarray, open_: float, matrix: np.ndarray, shape: np.ndarray) -> None:
+        """Fill the gap the jaw opened: dark mouth, upper teeth where the photo shows none, soft edges.
+        `shape`: how rounding and smiling moved each landmark (the gap follows the lips)."""
         rig = self.rig
-        lower_lip = rig.points[lm.LOWER_LIP_INNER]
+        lower_lip = rig.points[lm.LOWER_LIP_INNER] + shape[lm.LOWER_LIP_INNER]
         lifted = lower_lip + rig.jaw_motion[lm.UPPER_LIP_INNER[5]] * open_  # the upper jaw's edge
         dropped = lower_lip + rig.jaw_motion[lm.LOWER_LIP_INNER] * open_
         upper, lower = (_transform(lifted, matrix), _transform(dropped, matrix)[::-1])
@@ -145,13 +168,26 @@ def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def _mouth_track(timeline: SpeechTimeline, smoothing: float) -> np.ndarray:
-    """Openness sampled at TRACK_RATE: per-phoneme targets, smoothed so visemes blend (coarticulation)."""
+def _mood_track(timeline: SpeechTimeline, strength: float, smoothing: float) -> np.ndarray:
+    """Corner lift sampled at TRACK_RATE: each sentence's emotion × intensity × the user's setting,
+    held to the next sentence and smoothed, so expressions change gently between sentences."""
+    n = int(math.ceil(timeline.duration * TRACK_RATE)) + 1
+    track = np.zeros(n, np.float32)
+    for start, _end, emotion, intensity in timeline.moods:
+        track[int(start * TRACK_RATE):] = EMOTION_SMILE.get(emotion, 0.0) * intensity * strength
+    sigma = max(1.0, smoothing * TRACK_RATE)
+    return cv2.GaussianBlur(track.reshape(1, -1), (0, 0), sigmaX=sigma, sigmaY=0,
+                            borderType=cv2.BORDER_REPLICATE).ravel()
+
+
+def _phoneme_track(timeline: SpeechTimeline, table: dict[str, float], smoothing: float) -> np.ndarray:
+    """A viseme weight sampled at TRACK_RATE: per-phoneme targets, smoothed so visemes blend
+    (coarticulation)."""
     n = int(math.ceil(timeline.duration * TRACK_RATE)) + 1
     track = np.zeros(n, np.float32)
     previous = 0.0
     for p in timeline.phonemes:
-        value = previous if p.symbol in _CONTINUE else _OPENNESS.get(p.symbol, 0.0)
+        value = previous if p.symbol in _CONTINUE else table.get(p.symbol, 0.0)
         previous = value
         track[int(p.start * TRACK_RATE):int(math.ceil(p.end * TRACK_RATE))] = value
     sigma = max(1.0, smoothing * TRACK_RATE)

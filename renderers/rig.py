@@ -21,7 +21,7 @@ from renderers import landmarks as lm
 from renderers.portrait import prepare_portrait
 
 IRIS_START = 468  # landmarks from here on are the irises
-RIG_FORMAT = 1  # bump when the rig's computation changes, so cached rigs are rebuilt
+RIG_FORMAT = 2  # bump when the rig's computation changes, so cached rigs are rebuilt
 
 
 @dataclass
@@ -31,6 +31,10 @@ class FaceRig:
     jaw_field: np.ndarray  # (size, size, 2) backward offsets at full mouth opening
     blink_field: np.ndarray  # (size, size, 2) backward offsets with eyes closed
     jaw_motion: np.ndarray  # (478, 2) how each landmark moves at full opening
+    round_field: np.ndarray  # (size, size, 2) lips rounded ("oo", "w")
+    round_motion: np.ndarray  # (478, 2)
+    smile_field: np.ndarray  # (size, size, 2) mouth corners up and out (negative weight: a frown)
+    smile_motion: np.ndarray  # (478, 2)
     face_width: float
     pivot: tuple[float, float]  # where the head turns (below the chin)
     notes: list[str] = field(default_factory=list)  # what preparing the photo did (for the user)
@@ -53,6 +57,8 @@ def build_rig(portrait: Path, config: FaceConfig, cache: Optional[Path] = None) 
         points = refined
     face_width = float(np.ptp(points[lm.FACE_OVAL, 0]))
     jaw_motion = _jaw_motion(points, config.mouth_open_px * face_width)
+    round_motion = _round_motion(points, config.lip_round)
+    smile_motion = _smile_motion(points, config.smile_px * face_width)
     size = image.shape[0]
     chin = points[152]
     rig = FaceRig(
@@ -62,6 +68,10 @@ def build_rig(portrait: Path, config: FaceConfig, cache: Optional[Path] = None) 
         blink_field=_backward_field(points, np.zeros_like(points), size, face_width, _blink_sites(points),
                                     clearance=0.035 * face_width),
         jaw_motion=jaw_motion,
+        round_field=_backward_field(points, round_motion, size, face_width),
+        round_motion=round_motion,
+        smile_field=_backward_field(points, smile_motion, size, face_width),
+        smile_motion=smile_motion,
         face_width=face_width,
         pivot=(float(chin[0]), float(min(size - 1, chin[1] + 0.35 * face_width))),
         notes=prepared.notes,
@@ -73,7 +83,7 @@ def build_rig(portrait: Path, config: FaceConfig, cache: Optional[Path] = None) 
 
 def _cache_key(portrait: Path, config: FaceConfig) -> str:
     digest = hashlib.sha256(Path(portrait).read_bytes() if Path(portrait).is_file() else b"")
-    digest.update(repr((RIG_FORMAT, config.size, config.face_fraction, config.mouth_open_px,
+    digest.update(repr((RIG_FORMAT, config.size, config.face_fraction, config.mouth_open_px, config.lip_round, config.smile_px,
                         config.clahe_clip)).encode())
     return digest.hexdigest()[:16]
 
@@ -90,10 +100,9 @@ def _save(rig: FaceRig, path: Path) -> None:
 def _load(path: Path) -> FaceRig:
     with np.load(path) as data:
         values = {k: data[k] for k in data.files}
-    return FaceRig(image=values["image"], points=values["points"], jaw_field=values["jaw_field"],
-                   blink_field=values["blink_field"], jaw_motion=values["jaw_motion"],
-                   face_width=float(values["face_width"]), pivot=tuple(float(v) for v in values["pivot"]),
-                   notes=[str(n) for n in values["notes"]])
+    scalars = {"face_width": float(values.pop("face_width")), "pivot": tuple(float(v) for v in values.pop("pivot")),
+               "notes": [str(n) for n in values.pop("notes")]}
+    return FaceRig(**values, **scalars)
 
 
 def _even_lighting(rgb: np.ndarray, clip: float) -> np.ndarray:
@@ -142,6 +151,39 @@ def _jaw_motion(points: np.ndarray, opening: float) -> np.ndarray:
         elif inside or y > corner_line + 0.5:
             lateral = np.clip(1.0 - ((x - center_x) / (1.6 * half_width)) ** 2, 0.25, 1.0)
             motion[i, 1] = opening * lateral
+    return motion
+
+
+def _mouth_region(points: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Lip landmarks, the mouth centre and the mouth's half width."""
+    lips = np.array(sorted(set(lm.UPPER_LIP_OUTER + lm.LOWER_LIP_OUTER + lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER)))
+    left, right = points[61], points[291]
+    return lips, (left + right) / 2, float(abs(right[0] - left[0]) / 2)
+
+
+def _round_motion(points: np.ndarray, share: float) -> np.ndarray:
+    """Lips rounded: every lip point drawn towards the mouth's centre line by `share` of its distance
+    (corners most), the lips pushed a little forward, which a front view shows as fuller."""
+    motion = np.zeros_like(points)
+    lips, centre, _ = _mouth_region(points)
+    offset = points[lips] - centre
+    motion[lips, 0] = -share * offset[:, 0]
+    motion[lips, 1] = -0.25 * share * offset[:, 1]
+    return motion
+
+
+def _smile_motion(points: np.ndarray, lift: float) -> np.ndarray:
+    """Smile: the corners go up and out, the lips and cheeks near them follow (less with distance)."""
+    motion = np.zeros_like(points)
+    lips, centre, half = _mouth_region(points)
+    near = np.arange(IRIS_START)
+    for corner in (61, 291):
+        side = np.sign(points[corner, 0] - centre[0])
+        distance = np.linalg.norm(points[near] - points[corner], axis=1)
+        weight = np.exp(-(distance / (0.8 * half)) ** 2)
+        weight[points[near, 1] < points[corner, 1] - 1.2 * half] = 0  # eyes and brows stay
+        motion[near, 0] += side * 0.6 * lift * weight
+        motion[near, 1] -= lift * weight
     return motion
 
 
