@@ -136,6 +136,7 @@ class FaceConfig(Section):
     face_fraction: float
     clahe_clip: float
     mouth_open_px: float
+    loudness_share: float
     lip_round: float
     smile_px: float
     expression: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -12,7 +13,7 @@ from assistant.messages import Timings
 from assistant.player import StreamPlayer
 from assistant.turn import TurnResult, chunk_starts
 from persona.persona import Persona
-from renderers.animator import Animator, SpeechTimeline
+from renderers.animator import Animator, SpeechTimeline, loudness_track
 from renderers.rig import build_rig
 from renderers.subtitles import write_srt
 from renderers.video import write_mp4
@@ -28,7 +29,8 @@ def make_animator(config: Config, persona: Persona, result: TurnResult, timings:
     timings.set("load_face", time.perf_counter() - began)
     starts = chunk_starts(result.chunks)
     moods = tuple((t0, t0 + c.audio.duration, c.emotion, c.intensity) for t0, c in zip(starts, result.chunks))
-    timeline = SpeechTimeline.join(zip(starts, (c.phonemes for c in result.chunks)), result.audio.duration, moods)
+    timeline = replace(SpeechTimeline.join(zip(starts, (c.phonemes for c in result.chunks)), result.audio.duration,
+                                           moods), loudness=loudness_track(result.audio.samples, result.audio.sample_rate))
     return Animator(rig, timeline, config.face, seed=config.llm.seed)
 
 

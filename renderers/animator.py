@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Optional
 
 import cv2
 import numpy as np
@@ -30,6 +30,7 @@ _OPENNESS = {
     **dict.fromkeys("wɹrjlhɾ", 0.3),
     **dict.fromkeys("θðsztdnʃʒkgɡŋʔ", 0.22),
 }
+_BILABIALS = set("pbm")
 _CONTINUE = set("ˈˌːˑ")  # stress and length marks carry the previous phoneme on
 # How much each phoneme rounds the lips, 0 spread/neutral .. 1 fully rounded ("oo").
 _ROUNDING = {**dict.fromkeys("uʊw", 1.0), **dict.fromkeys("oɔɒ", 0.7), **dict.fromkeys("ʃʒ", 0.4), "ɹ": 0.3}
@@ -45,6 +46,7 @@ class SpeechTimeline:
     phonemes: tuple[Phoneme, ...]
     duration: float
     moods: tuple[tuple[float, float, str, float], ...] = ()  # (start, end, emotion, intensity) per sentence
+    loudness: Optional[np.ndarray] = None  # RMS of the audio at TRACK_RATE (see loudness_track), if known
 
     @staticmethod
     def join(chunks: Iterable[tuple[float, tuple[Phoneme, ...]]], duration: float,
@@ -52,6 +54,14 @@ class SpeechTimeline:
         """Chunks as (start time in the reply, phonemes timed from the chunk's own start)."""
         joined = tuple(Phoneme(p.symbol, p.start + t0, p.end + t0) for t0, phonemes in chunks for p in phonemes)
         return SpeechTimeline(joined, duration, tuple(moods))
+
+
+def loudness_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """RMS of the speech in windows centred on each TRACK_RATE step (the jaw opens with loudness)."""
+    hop = sample_rate / TRACK_RATE
+    count = int(len(samples) / hop) + 1
+    power = np.convolve(samples.astype(np.float64) ** 2, np.ones(int(2 * hop)) / int(2 * hop), mode="same")
+    return np.sqrt(power[np.minimum((np.arange(count) * hop).astype(int), len(samples) - 1)]).astype(np.float32)
 
 
 class Animator:
@@ -71,6 +81,9 @@ class Animator:
         """A new or longer reply (a live reply grows sentence by sentence)."""
         self.timeline = timeline
         self.track = _phoneme_track(timeline, _OPENNESS, self.config.mouth_smoothing)
+        if timeline.loudness is not None and len(timeline.loudness):
+            self.track = _with_loudness(self.track, timeline.loudness, self.config.loudness_share)
+        _press_lips(self.track, timeline, 1.0 / self.config.fps)
         self.rounding = _phoneme_track(timeline, _ROUNDING, self.config.mouth_smoothing)
         self.smiles = _mood_track(timeline, self.config.expression, self.config.expression_smoothing)
 
@@ -166,6 +179,24 @@ def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
     x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad, size)
     return int(x0), int(y0), int(x1), int(y1)
+
+
+def _press_lips(track: np.ndarray, timeline: SpeechTimeline, frame: float) -> None:
+    """p, b, m close the lips whatever smoothing brings from their neighbours, for at least one
+    video frame around the sound, so every bilabial is seen closed."""
+    for p in timeline.phonemes:
+        if p.symbol in _BILABIALS:
+            middle, half = (p.start + p.end) / 2, max(p.end - p.start, frame) / 2
+            track[max(0, int((middle - half) * TRACK_RATE)):int(math.ceil((middle + half) * TRACK_RATE)) + 1] = 0.0
+
+
+def _with_loudness(track: np.ndarray, loudness: np.ndarray, share: float) -> np.ndarray:
+    """Scale the viseme openness by the audio's loudness (relative to the reply's loud parts):
+    the visemes say the shape, the sound says how wide."""
+    level = np.zeros(len(track), np.float32)
+    n = min(len(track), len(loudness))
+    level[:n] = np.clip(loudness[:n] / (np.percentile(loudness[:n], 95) + 1e-9), 0.0, 1.0)
+    return track * ((1.0 - share) + share * level)
 
 
 def _mood_track(timeline: SpeechTimeline, strength: float, smoothing: float) -> np.ndarray:
