@@ -111,6 +111,7 @@ class TtsConfig(Section):
 class VoiceConfig(Section):
     method: Literal["auto", "exemplar", "residual", "world", "nearest"]
     max_check_wer: float
+    min_similarity_gain: float
     frame_ms: float
     neighbours: int
     enroll_asr: str

@@ -212,7 +212,11 @@ def choose_method(vmap: VoiceMap, speaker, encoder: SpeakerEncoder, embedding: n
             if scores[method]["wer"] <= config.voice.max_check_wer:
                 break
     usable = [m for m in scores if scores[m]["wer"] <= config.voice.max_check_wer] or ["world"]
-    vmap.method = max(usable, key=lambda m: scores[m]["similarity"])
+    best = max(usable, key=lambda m: scores[m]["similarity"])
+    # a stronger method must earn its risk to clarity: the check sentences are only a sample
+    if scores[best]["similarity"] < scores["world"]["similarity"] + config.voice.min_similarity_gain:
+        best = "world"
+    vmap.method = best
     vmap.strength = scores[vmap.method]["strength"]
     return scores
 
