@@ -218,7 +218,7 @@ def test_serve_speaks_the_cloned_voice_over_the_openai_api(served, base_asr):
     assert httpx.post(f"{served}/audio/speech", json={"input": ""}, timeout=10).status_code == 422
 
 
-def test_the_http_backend_drives_say_end_to_end(served, tmp_path, transcriber):
+def test_the_http_backend_drives_say_end_to_end(served, tmp_path, base_asr):
     from conftest import read_video
 
     out = tmp_path / "http.mp4"
@@ -226,7 +226,8 @@ def test_the_http_backend_drives_say_end_to_end(served, tmp_path, transcriber):
                  "--set", f"tts.http_url={served}", offline=False, NO_PROXY="127.0.0.1,localhost")
     assert run.returncode == 0, run.stderr
     frames, audio = read_video(out)
-    assert len(frames) > 25 and wer(SENTENCE, transcriber.decode(audio).text) <= 0.34
+    # Whisper base, as everywhere for converted speech: tiny.en stumbles on it more often
+    assert len(frames) > 25 and wer(SENTENCE, base_asr.decode(audio).text) <= 0.34
 
 
 def test_an_unreachable_speech_server_is_one_clear_line():
