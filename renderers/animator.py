@@ -195,7 +195,7 @@ def _with_loudness(track: np.ndarray, loudness: np.ndarray, share: float) -> np.
     the visemes say the shape, the sound says how wide."""
     level = np.zeros(len(track), np.float32)
     n = min(len(track), len(loudness))
-    level[:n] = np.clip(loudness[:n] / (np.percentile(loudness[:n], 95) + 1e-9), 0.0, 1.0)
+    level[:n] = np.clip(loudness[:n] / (np.percentile(loudness[:n], 80) + 1e-9), 0.0, 1.0)
     return track * ((1.0 - share) + share * level)
 
 
