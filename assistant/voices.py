@@ -54,14 +54,14 @@ class ConvertedVoice:
 
     def load(self) -> None:
         self.piper.load()
-        if not self.ceiling:  # once per voice: the F0 range its sentences are analysed in
-            self.ceiling = f0_ceiling(self.piper.speak(CALIBRATION)[0].samples, self.piper.sample_rate)
 
     def speak(self, text: str, emotion: str = "neutral", intensity: float = 0.0) -> tuple[AudioClip, tuple[Phoneme, ...]]:
         speed, prosody = emotion_prosody(self.config, emotion, intensity)
         clip, phonemes = self.piper.speak(text, self.rate * speed)
         if self.vmap is None and prosody.neutral:
             return clip, phonemes
+        if not self.ceiling:  # once, when first needed: the F0 range this voice's sentences are analysed in
+            self.ceiling = f0_ceiling(self.piper.speak(CALIBRATION)[0].samples, self.piper.sample_rate)
         frame_ms = self.vmap.frame_ms if self.vmap is not None else self.config.voice.frame_ms
         audio = convert(clip.samples, self.vmap, prosody, clip.sample_rate, frame_ms, self.ceiling)
         return AudioClip(np.clip(audio, -1.0, 1.0), clip.sample_rate), phonemes
