@@ -92,12 +92,10 @@ class Animator:
         return float(track[min(max(index, 0), len(track) - 1)]) if len(track) and index >= 0 else 0.0
 
     def mouth_open(self, t: float) -> float:
-        index = int(round(t * TRACK_RATE))
-        return float(self.track[index]) if 0 <= index < len(self.track) else 0.0
+        return _during(self.track, t)
 
     def lips_round(self, t: float) -> float:
-        index = int(round(t * TRACK_RATE))
-        return float(self.rounding[index]) if 0 <= index < len(self.rounding) else 0.0
+        return _during(self.rounding, t)
 
     def smile(self, t: float) -> float:
         """The expression's corner lift at t; it holds after the reply ends (the last sentence's mood)."""
@@ -179,6 +177,12 @@ def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
     x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad, size)
     return int(x0), int(y0), int(x1), int(y1)
+
+
+def _during(track: np.ndarray, t: float) -> float:
+    """A viseme track's value at t; 0 (at rest) outside the reply."""
+    index = int(round(t * TRACK_RATE))
+    return float(track[index]) if 0 <= index < len(track) else 0.0
 
 
 def _press_lips(track: np.ndarray, timeline: SpeechTimeline, frame: float) -> None:
