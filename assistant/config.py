@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import DoppelError
 
@@ -131,21 +131,51 @@ class ProsodyShape(Section):
     energy_db: float
 
 
+class FaceReach(Section):
+    """How far each face control moves at full weight (fractions of the face width unless noted)."""
+
+    jaw: float
+    lip_round: float  # share of the way lip points are drawn towards the mouth's centre line
+    lip_spread: float  # share of the way they stretch out from it
+    smile: float
+    brow_raise: float
+    brow_furrow: float
+    squint: float  # share of the eye's opening the lower lid rises
+    head_turn: float
+    gaze: float  # share of the iris's width
+
+
 class FaceConfig(Section):
     size: Annotated[int, Field(ge=256, le=1024)]
     fps: int
     face_fraction: float
     clahe_clip: float
-    mouth_open_px: float
+    reach: FaceReach
+    expressions: dict[str, dict[str, float]]
     loudness_share: float
-    lip_round: float
-    smile_px: float
+    rest_press: float
+    viseme_lead: float
     expression: float
     expression_smoothing: float
     mouth_smoothing: float
     blink_every: float
     blink_duration: float
+    gaze_every: float
+    breath_seconds: float
+    head_motion: float
     sway_degrees: float
+
+    @field_validator("expressions")
+    @classmethod
+    def _known_controls(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        from renderers.controls import EXPRESSION_CONTROLS
+
+        for emotion, weights in value.items():
+            unknown = set(weights) - set(EXPRESSION_CONTROLS)
+            if unknown:
+                raise ValueError(f"face.expressions.{emotion}: unknown control {sorted(unknown)[0]!r} "
+                                 f"(use {', '.join(EXPRESSION_CONTROLS)})")
+        return value
 
 
 class VideoConfig(Section):

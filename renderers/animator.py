@@ -1,4 +1,5 @@
-"""Turns a speech timeline (phonemes with times) into face frames, one for any audio position.
+"""Turns a speech timeline into face frames, one for any audio position: the controls' weights
+at that moment (tracks.py), blended into one warp field and one remap, then the mouth painted.
 
 Frames are chosen by time, never by a timer of their own: the caller passes the playback
 position (window) or each frame's time (video file).
@@ -6,62 +7,20 @@ position (window) or each frame's time (video file).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Iterable, Optional
-
 import cv2
 import numpy as np
 
 from assistant.config import FaceConfig
-from assistant.messages import Phoneme
+from renderers import controls
 from renderers import landmarks as lm
 from renderers.rig import FaceRig
+from renderers.tracks import TRACK_RATE, IdleLife, SpeechTimeline, expression_tracks, loudness_track, speech_tracks
 
-TRACK_RATE = 200  # samples per second of the mouth-openness track
+__all__ = ["Animator", "SpeechTimeline", "loudness_track"]
 
-# How far each phoneme (espeak IPA, as piper emits them) opens the jaw, 0 closed .. 1 widest.
-_OPENNESS = {
-    **dict.fromkeys("aɑæɐɒ", 1.0),
-    **dict.fromkeys("ɛeʌɔoɜɚ", 0.75),
-    **dict.fromkeys("əɪiʊuɨy", 0.5),
-    **dict.fromkeys("mbp", 0.0),
-    **dict.fromkeys("fv", 0.12),
-    **dict.fromkeys("wɹrjlhɾ", 0.3),
-    **dict.fromkeys("θðsztdnʃʒkgɡŋʔ", 0.22),
-}
-_BILABIALS = set("pbm")
-_CONTINUE = set("ˈˌːˑ")  # stress and length marks carry the previous phoneme on
-# How much each phoneme rounds the lips, 0 spread/neutral .. 1 fully rounded ("oo").
-_ROUNDING = {**dict.fromkeys("uʊw", 1.0), **dict.fromkeys("oɔɒ", 0.7), **dict.fromkeys("ʃʒ", 0.4), "ɹ": 0.3}
-# The mouth-corner lift each emotion brings at full intensity (negative: corners down, a frown).
-EMOTION_SMILE = {"happy": 1.0, "tender": 0.5, "surprised": 0.15, "neutral": 0.0, "afraid": -0.3,
-                 "angry": -0.5, "sad": -0.8}
-
-
-@dataclass(frozen=True)
-class SpeechTimeline:
-    """The whole reply as the face sees it: where phonemes fall on the audio clock."""
-
-    phonemes: tuple[Phoneme, ...]
-    duration: float
-    moods: tuple[tuple[float, float, str, float], ...] = ()  # (start, end, emotion, intensity) per sentence
-    loudness: Optional[np.ndarray] = None  # RMS of the audio at TRACK_RATE (see loudness_track), if known
-
-    @staticmethod
-    def join(chunks: Iterable[tuple[float, tuple[Phoneme, ...]]], duration: float,
-             moods: tuple[tuple[float, float, str, float], ...] = ()) -> "SpeechTimeline":
-        """Chunks as (start time in the reply, phonemes timed from the chunk's own start)."""
-        joined = tuple(Phoneme(p.symbol, p.start + t0, p.end + t0) for t0, phonemes in chunks for p in phonemes)
-        return SpeechTimeline(joined, duration, tuple(moods))
-
-
-def loudness_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """RMS of the speech in windows centred on each TRACK_RATE step (the jaw opens with loudness)."""
-    hop = sample_rate / TRACK_RATE
-    count = int(len(samples) / hop) + 1
-    power = np.convolve(samples.astype(np.float64) ** 2, np.ones(int(2 * hop)) / int(2 * hop), mode="same")
-    return np.sqrt(power[np.minimum((np.arange(count) * hop).astype(int), len(samples) - 1)]).astype(np.float32)
+LIP_SHAPES = ("lip_round", "lip_spread", "lip_press", "lip_tuck", "smile")  # what moves the lips besides the jaw
+LASH_FROM = 0.6  # eyes closed beyond this show a painted lash line
+MIN_WEIGHT = 0.01  # controls weaker than this are left out of the blend (they would move < 0.1 px)
 
 
 class Animator:
@@ -70,95 +29,162 @@ class Animator:
         self.rig = rig
         self.config = config
         self.set_timeline(timeline)
-        self.blinks = _blink_times(timeline.duration + idle_span, config.blink_every, seed)
+        self.life = IdleLife(config, timeline.duration + idle_span, seed)
         size = rig.image.shape[0]
         self._grid_y, self._grid_x = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._field = np.zeros((size, size, 2), np.float32)
+        self._scratch = np.zeros_like(self._field)
         self._mouth_box = _mouth_box(rig, size)
         gap = rig.points[lm.LOWER_LIP_INNER[5], 1] - rig.points[lm.UPPER_LIP_INNER[5], 1]
         self._photo_shows_teeth = gap > 0.02 * rig.face_width
+        self._lids = {eye: controls.eyelids(rig.points, eye) for eye in ("left", "right")}
+        self._lash_color = _lash_color(rig, self._lids)
+        self._seam_color = _seam_color(rig)
 
     def set_timeline(self, timeline: SpeechTimeline) -> None:
         """A new or longer reply (a live reply grows sentence by sentence)."""
         self.timeline = timeline
-        self.track = _phoneme_track(timeline, _OPENNESS, self.config.mouth_smoothing)
-        if timeline.loudness is not None and len(timeline.loudness):
-            self.track = _with_loudness(self.track, timeline.loudness, self.config.loudness_share)
-        _press_lips(self.track, timeline, 1.0 / self.config.fps)
-        self.rounding = _phoneme_track(timeline, _ROUNDING, self.config.mouth_smoothing)
-        self.smiles = _mood_track(timeline, self.config.expression, self.config.expression_smoothing)
-
-    def _sample(self, track: np.ndarray, t: float) -> float:
-        index = int(round(t * TRACK_RATE))
-        return float(track[min(max(index, 0), len(track) - 1)]) if len(track) and index >= 0 else 0.0
+        self.speech = speech_tracks(timeline, self.config)
+        self.expressions = expression_tracks(timeline, self.config)
 
     def mouth_open(self, t: float) -> float:
-        return _during(self.track, t)
+        return _during(self.speech["jaw"], t)
 
-    def lips_round(self, t: float) -> float:
-        return _during(self.rounding, t)
+    def expression(self, t: float) -> dict[str, float]:
+        """The emotion's control weights at t; they hold after the reply ends (the last sentence's mood)."""
+        return {name: _held(track, t) for name, track in self.expressions.items()}
 
-    def smile(self, t: float) -> float:
-        """The expression's corner lift at t; it holds after the reply ends (the last sentence's mood)."""
-        return self._sample(self.smiles, t)
-
-    def eyes_closed(self, t: float) -> float:
-        """0 open .. 1 closed: a quick close and a slower open around each blink time."""
-        half = self.config.blink_duration / 2
-        nearest = self.blinks[np.argmin(np.abs(self.blinks - t))] if len(self.blinks) else -1e9
-        phase = (t - nearest) / half
-        if -1.0 <= phase <= 0.0:
-            return 1.0 + phase
-        if 0.0 < phase <= 2.0:
-            return 1.0 - phase / 2.0
-        return 0.0
-
-    def head_angle(self, t: float) -> float:
-        """Degrees of idle sway: two slow incommensurate sines, so it never looks looped."""
-        amp = self.config.sway_degrees
-        return amp * (0.7 * math.sin(2 * math.pi * t / 5.3) + 0.3 * math.sin(2 * math.pi * t / 2.9 + 1.0))
+    def weights(self, speech_t: float, life_t: float) -> dict[str, float]:
+        """Every control's weight: the mouth at speech_t on the reply's audio clock, blinks, glances
+        and head motion at life_t (the same clock for a file; a session clock in a live conversation,
+        where replies restart)."""
+        weights = {name: _during(track, speech_t) for name, track in self.speech.items()}
+        for name, value in self.expression(speech_t).items():
+            weights[name] = weights.get(name, 0.0) + value
+        closed = self.life.eyes_closed(life_t)
+        weights["blink_left"] = weights["blink_right"] = closed
+        gaze_x, gaze_y = self.life.gaze(life_t)
+        weights["gaze_x"], weights["gaze_y"] = weights.get("gaze_x", 0.0) + gaze_x, weights.get("gaze_y", 0.0) + gaze_y
+        yaw, pitch, _roll = self.life.head(life_t)
+        weights["yaw"], weights["pitch"] = weights.get("yaw", 0.0) + yaw, weights.get("pitch", 0.0) + pitch
+        return weights
 
     def frame_at(self, t: float) -> np.ndarray:
         """The RGB face at audio time t."""
         return self.frame(t, t)
 
-    def frame(self, speech_t: float, life_t: float) -> np.ndarray:
-        """The face with the mouth at speech_t on the reply's audio clock, blinks and sway at life_t
-        (the same clock for a file; a session clock in a live conversation, where replies restart)."""
+    def frame(self, speech_t: float, life_t: float, weights: dict[str, float] | None = None) -> np.ndarray:
+        """The face for the given moment (see weights), or for explicit control weights."""
         rig = self.rig
-        open_, closed = self.mouth_open(speech_t), self.eyes_closed(life_t)
-        rounded, smile = self.lips_round(speech_t), self.smile(speech_t)
-        field = rig.jaw_field * open_ + rig.blink_field * closed + rig.round_field * rounded + rig.smile_field * smile
-        matrix = cv2.getRotationMatrix2D(rig.pivot, self.head_angle(life_t), 1.0)
+        weights = self.weights(speech_t, life_t) if weights is None else weights
+        field = self._blend(weights)
+        matrix = cv2.getRotationMatrix2D(rig.pivot, self.life.head(life_t)[2], 1.0)
         inverse = cv2.invertAffineTransform(matrix)
         map_x = inverse[0, 0] * self._grid_x + inverse[0, 1] * self._grid_y + inverse[0, 2] + field[..., 0]
         map_y = inverse[1, 0] * self._grid_x + inverse[1, 1] * self._grid_y + inverse[1, 2] + field[..., 1]
         frame = cv2.remap(rig.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        shape = sum((rig.motions[name] * weights.get(name, 0.0) for name in LIP_SHAPES), np.zeros_like(rig.points))
+        shape += rig.motions["yaw"] * weights.get("yaw", 0.0) + rig.motions["pitch"] * weights.get("pitch", 0.0)
+        open_ = weights.get("jaw", 0.0)
         if open_ > 0.03:
-            self._paint_mouth(frame, open_, matrix, rig.round_motion * rounded + rig.smile_motion * smile)
+            self._paint_mouth(frame, open_, matrix, shape)
+        press = weights.get("lip_press", 0.0)
+        if press > 0.3 and self._photo_shows_teeth:
+            self._paint_seam(frame, min(1.0, (press - 0.3) / 0.5), matrix, shape)
+        tuck = weights.get("lip_tuck", 0.0)
+        if tuck > 0.2 and not self._photo_shows_teeth:
+            self._paint_upper_teeth(frame, tuck, matrix, shape)
+        head = rig.motions["yaw"] * weights.get("yaw", 0.0) + rig.motions["pitch"] * weights.get("pitch", 0.0)
+        for eye in ("left", "right"):
+            closed = weights.get(f"blink_{eye}", 0.0)
+            if closed > LASH_FROM:
+                self._paint_lashes(frame, eye, (closed - LASH_FROM) / (1 - LASH_FROM), matrix, head)
         return frame
+
+    def _blend(self, weights: dict[str, float]) -> np.ndarray:
+        """One warp field: the controls' fields by their weights (only those that move anything)."""
+        field = self._field
+        field.fill(0.0)
+        for name, weight in weights.items():
+            if abs(weight) >= MIN_WEIGHT:
+                np.multiply(self.rig.fields[name], weight, out=self._scratch)
+                field += self._scratch
+        return field
 
     def _paint_mouth(self, frame: np.ndarray, open_: float, matrix: np.ndarray, shape: np.ndarray) -> None:
         """Fill the gap the jaw opened: dark mouth, upper teeth where the photo shows none, soft edges.
-        `shape`: how rounding and smiling moved each landmark (the gap follows the lips)."""
-        rig = self.rig
-        lower_lip = rig.points[lm.LOWER_LIP_INNER] + shape[lm.LOWER_LIP_INNER]
-        lifted = lower_lip + rig.jaw_motion[lm.UPPER_LIP_INNER[5]] * open_  # the upper jaw's edge
-        dropped = lower_lip + rig.jaw_motion[lm.LOWER_LIP_INNER] * open_
-        upper, lower = (_transform(lifted, matrix), _transform(dropped, matrix)[::-1])
-        x0, y0, x1, y1 = self._mouth_box
-        roi = frame[y0:y1, x0:x1]
-        offset = np.float32([x0, y0])
-        mask = np.zeros(roi.shape[:2], np.float32)
-        cv2.fillPoly(mask, [np.round(np.vstack([upper, lower]) - offset).astype(np.int32)], 1.0, cv2.LINE_AA)
-        mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
+        `shape`: how the other controls moved each landmark (the gap follows the lips)."""
+        jaw = self.rig.motions["jaw"]
+        lower_lip = self.rig.points[lm.LOWER_LIP_INNER] + shape[lm.LOWER_LIP_INNER]
+        upper = _transform(lower_lip + jaw[lm.UPPER_LIP_INNER[5]] * open_, matrix)  # the upper jaw's edge
+        lower = _transform(lower_lip + jaw[lm.LOWER_LIP_INNER] * open_, matrix)[::-1]
+        roi, offset = self._mouth_roi(frame)
         color = np.broadcast_to(_CAVITY, roi.shape).astype(np.float32)
         if not self._photo_shows_teeth:
-            teeth = np.zeros(roi.shape[:2], np.float32)
-            band = upper[2:-2] + np.float32([0, 0.035 * rig.face_width * open_])
-            cv2.fillPoly(teeth, [np.round(np.vstack([upper[2:-2], band[::-1]]) - offset).astype(np.int32)], 1.0, cv2.LINE_AA)
-            teeth = cv2.GaussianBlur(teeth, (0, 0), 0.8)[..., None]
+            band = upper[2:-2] + np.float32([0, 0.035 * self.rig.face_width * open_])
+            teeth = self._soft_mask(roi, [np.vstack([upper[2:-2], band[::-1]]) - offset], 0.8)
             color = color * (1 - teeth) + _TEETH * teeth
+        mask = self._soft_mask(roi, [np.vstack([upper, lower]) - offset], 1.0)
         roi[:] = (roi * (1 - mask) + color * mask).astype(np.uint8)
+
+    def _paint_upper_teeth(self, frame: np.ndarray, tuck: float, matrix: np.ndarray, shape: np.ndarray) -> None:
+        """f, v: the upper teeth show between the lifted upper lip and the tucked lower lip."""
+        inner = lm.UPPER_LIP_INNER[2:-2]
+        rest = self.rig.points[inner] + shape[inner] - self.rig.motions["lip_tuck"][inner] * tuck  # lip before lifting
+        edge = _transform(rest + np.float32([0, 0.01 * self.rig.face_width * tuck]), matrix)  # teeth's edge
+        lifted = _transform(self.rig.points[inner] + shape[inner], matrix)
+        roi, offset = self._mouth_roi(frame)
+        mask = self._soft_mask(roi, [np.vstack([lifted, edge[::-1]]) - offset], 0.7) * min(1.0, tuck)
+        roi[:] = (roi * (1 - mask) + _TEETH * mask).astype(np.uint8)
+
+    def _paint_seam(self, frame: np.ndarray, strength: float, matrix: np.ndarray, shape: np.ndarray) -> None:
+        """Lips pressed on a photo with parted lips: the line where they meet, in a darkened lip
+        colour (it hides the sliver of teeth a warp leaves between them)."""
+        inner = lm.UPPER_LIP_INNER
+        line = _transform(self.rig.points[inner] + shape[inner], matrix)
+        thickness = max(1, round(0.006 * self.rig.face_width))
+        overlay = frame.copy()
+        cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, self._seam_color, thickness, cv2.LINE_AA,
+                      shift=2)
+        cv2.addWeighted(overlay, 0.7 * strength, frame, 1 - 0.7 * strength, 0, dst=frame)
+
+    def _paint_lashes(self, frame: np.ndarray, eye: str, strength: float, matrix: np.ndarray, head: np.ndarray) -> None:
+        """A closing eye: the lashes' dark line along the lower lid, where the warp alone leaves a
+        sliver of the eye's white (a field cannot fold the lid over the eye)."""
+        xs, _, bottom = self._lids[eye]
+        shift = head[controls.EYE_CORNERS[eye][0]]  # the eye moves with the head's turn
+        line = _transform(np.stack([xs, bottom], 1) + shift, matrix)
+        thickness = max(1, round(0.008 * self.rig.face_width))
+        overlay = frame.copy()
+        cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, self._lash_color, thickness, cv2.LINE_AA,
+                      shift=2)
+        cv2.addWeighted(overlay, 0.8 * strength, frame, 1 - 0.8 * strength, 0, dst=frame)
+
+    def _mouth_roi(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x0, y0, x1, y1 = self._mouth_box
+        return frame[y0:y1, x0:x1], np.float32([x0, y0])
+
+    @staticmethod
+    def _soft_mask(roi: np.ndarray, polygons: list[np.ndarray], blur: float) -> np.ndarray:
+        mask = np.zeros(roi.shape[:2], np.float32)
+        cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in polygons], 1.0, cv2.LINE_AA)
+        return cv2.GaussianBlur(mask, (0, 0), blur)[..., None]
+
+
+def _lash_color(rig: FaceRig, lids: dict) -> tuple[int, int, int]:
+    """The photo's own lash colour: the darkest tenth of the pixels along the upper lids."""
+    samples = np.vstack([rig.image[np.clip(np.round(top).astype(int), 0, rig.image.shape[0] - 1),
+                                   np.clip(np.round(xs).astype(int), 0, rig.image.shape[1] - 1)]
+                         for xs, top, _ in lids.values()])
+    darkest = samples[np.argsort(samples.sum(axis=1))[:max(1, len(samples) // 10)]]
+    return tuple(int(v) for v in darkest.mean(axis=0))
+
+
+def _seam_color(rig: FaceRig) -> tuple[int, int, int]:
+    """The upper lip's colour (between its outer and inner edge), darkened as in a lip's shadow."""
+    outer, inner = rig.points[lm.UPPER_LIP_OUTER[2:-2]], rig.points[lm.UPPER_LIP_INNER[2:-2]]
+    middle = np.clip(np.round((outer + inner) / 2).astype(int), 0, rig.image.shape[0] - 1)
+    return tuple(int(v) for v in 0.75 * rig.image[middle[:, 1], middle[:, 0]].mean(axis=0))
 
 
 _CAVITY = np.float32([44, 16, 20])
@@ -172,7 +198,7 @@ def _transform(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
     """A box that holds the mouth at any opening and sway, so painting touches only that region."""
     pts = np.vstack([rig.points[lm.UPPER_LIP_OUTER + lm.LOWER_LIP_OUTER],
-                     rig.points[lm.LOWER_LIP_OUTER] + rig.jaw_motion[lm.LOWER_LIP_OUTER]])
+                     rig.points[lm.LOWER_LIP_OUTER] + rig.motions["jaw"][lm.LOWER_LIP_OUTER]])
     pad = int(0.15 * rig.face_width)
     x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad, size)
@@ -180,60 +206,12 @@ def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
 
 
 def _during(track: np.ndarray, t: float) -> float:
-    """A viseme track's value at t; 0 (at rest) outside the reply."""
-    index = int(round(t * TRACK_RATE))
+    """A speech track's value at t; 0 (at rest) outside the reply."""
+    index = round(t * TRACK_RATE)
     return float(track[index]) if 0 <= index < len(track) else 0.0
 
 
-def _press_lips(track: np.ndarray, timeline: SpeechTimeline, frame: float) -> None:
-    """p, b, m close the lips whatever smoothing brings from their neighbours, for at least one
-    video frame around the sound, so every bilabial is seen closed."""
-    for p in timeline.phonemes:
-        if p.symbol in _BILABIALS:
-            middle, half = (p.start + p.end) / 2, max(p.end - p.start, frame) / 2
-            track[max(0, int((middle - half) * TRACK_RATE)):int(math.ceil((middle + half) * TRACK_RATE)) + 1] = 0.0
-
-
-def _with_loudness(track: np.ndarray, loudness: np.ndarray, share: float) -> np.ndarray:
-    """Scale the viseme openness by the audio's loudness (relative to the reply's loud parts):
-    the visemes say the shape, the sound says how wide."""
-    level = np.zeros(len(track), np.float32)
-    n = min(len(track), len(loudness))
-    level[:n] = np.clip(loudness[:n] / (np.percentile(loudness[:n], 80) + 1e-9), 0.0, 1.0)
-    return track * ((1.0 - share) + share * level)
-
-
-def _mood_track(timeline: SpeechTimeline, strength: float, smoothing: float) -> np.ndarray:
-    """Corner lift sampled at TRACK_RATE: each sentence's emotion × intensity × the user's setting,
-    held to the next sentence and smoothed, so expressions change gently between sentences."""
-    n = int(math.ceil(timeline.duration * TRACK_RATE)) + 1
-    track = np.zeros(n, np.float32)
-    for start, _end, emotion, intensity in timeline.moods:
-        track[int(start * TRACK_RATE):] = EMOTION_SMILE.get(emotion, 0.0) * intensity * strength
-    sigma = max(1.0, smoothing * TRACK_RATE)
-    return cv2.GaussianBlur(track.reshape(1, -1), (0, 0), sigmaX=sigma, sigmaY=0,
-                            borderType=cv2.BORDER_REPLICATE).ravel()
-
-
-def _phoneme_track(timeline: SpeechTimeline, table: dict[str, float], smoothing: float) -> np.ndarray:
-    """A viseme weight sampled at TRACK_RATE: per-phoneme targets, smoothed so visemes blend
-    (coarticulation)."""
-    n = int(math.ceil(timeline.duration * TRACK_RATE)) + 1
-    track = np.zeros(n, np.float32)
-    previous = 0.0
-    for p in timeline.phonemes:
-        value = previous if p.symbol in _CONTINUE else table.get(p.symbol, 0.0)
-        previous = value
-        track[int(p.start * TRACK_RATE):int(math.ceil(p.end * TRACK_RATE))] = value
-    sigma = max(1.0, smoothing * TRACK_RATE)
-    return cv2.GaussianBlur(track.reshape(1, -1), (0, 0), sigmaX=sigma, sigmaY=0).ravel()
-
-
-def _blink_times(span: float, every: float, seed: int) -> np.ndarray:
-    """Blink moments with natural irregularity (gamma-distributed gaps), the same for a given seed."""
-    rng = np.random.default_rng(seed)
-    times, t = [], 0.8
-    while t < span:
-        times.append(t)
-        t += max(1.2, rng.gamma(4.0, every / 4.0))
-    return np.asarray(times, np.float32)
+def _held(track: np.ndarray, t: float) -> float:
+    """An expression track's value at t, holding its last value after the reply."""
+    index = round(t * TRACK_RATE)
+    return float(track[min(max(index, 0), len(track) - 1)]) if len(track) and index >= 0 else 0.0
