@@ -3,7 +3,6 @@ identity region (away from mouth and eyes) checked against the portrait by SSIM.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from face_measure import identity_ssim, measures
