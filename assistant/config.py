@@ -187,6 +187,7 @@ class VideoConfig(Section):
 class WindowConfig(Section):
     enabled: bool
     title: str
+    drop_late_ms: float
 
 
 class Config(Section):

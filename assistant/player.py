@@ -22,7 +22,11 @@ FAR_END_SECONDS = 1.0  # far-end audio the microphone side has not taken yet is 
 
 
 class StreamPlayer:
-    def __init__(self, sample_rate: int, device: Optional[Union[int, str]] = None, use_device: bool = True) -> None:
+    def __init__(self, sample_rate: int, device: Optional[Union[int, str]] = None, use_device: bool = True,
+                 silent_clock: bool = True) -> None:
+        """use_device: play on a sound device if one opens; otherwise (or without one) a silent
+        clock thread takes the audio at the same pace, unless silent_clock is False: then the
+        caller drives `fill` itself (a simulated sound card)."""
         self.sample_rate = sample_rate
         self._lock = threading.Lock()
         self._queue: deque[np.ndarray] = deque()
@@ -36,7 +40,7 @@ class StreamPlayer:
         self.device = "none (silent clock)"
         if use_device:
             self._open_device(device)
-        if self._stream is None:
+        if self._stream is None and silent_clock:
             self._timer = threading.Thread(target=self._tick, daemon=True, name="silent-player")
             self._timer.start()
 
@@ -49,7 +53,7 @@ class StreamPlayer:
             index = find_device(device, "outputs")
             self._stream = sd.OutputStream(device=index, samplerate=self.sample_rate, channels=1, dtype="float32",
                                            latency="low",  # barge-in must silence it fast
-                                           callback=lambda out, frames, _t, _s: self._fill(out[:, 0]))
+                                           callback=lambda out, frames, _t, _s: self.fill(out[:, 0]))
             self._stream.start()
             self.device = str(sd.query_devices(index)["name"])
         except Exception:  # no PortAudio or no output device: the silent clock keeps the timing
@@ -63,10 +67,10 @@ class StreamPlayer:
             frames = int((now - last) * self.sample_rate)
             if frames:
                 last += frames / self.sample_rate
-                self._fill(np.zeros(frames, np.float32))
+                self.fill(np.zeros(frames, np.float32))
 
-    def _fill(self, out: np.ndarray) -> None:
-        """Audio callback: copy queued audio into `out`, silence after it."""
+    def fill(self, out: np.ndarray) -> None:
+        """The sound device's callback: copy queued audio into `out`, silence after it."""
         filled = 0
         with self._lock:
             while filled < len(out) and self._queue:

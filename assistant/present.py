@@ -65,7 +65,8 @@ def show_window(animator: Animator, result: TurnResult, config: Config) -> Optio
     player = StreamPlayer(result.audio.sample_rate, config.audio.output_device)
     player.play(result.audio)
     try:
-        window.play(animator.frame_at, player.position, result.audio.duration, config.face.fps)
+        window.play(animator.frame_at, player.position, result.audio.duration, config.face.fps,
+                    config.window.drop_late_ms / 1000)
     finally:
         player.close()
     return window

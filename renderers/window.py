@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
+from collections import deque
 from typing import Callable
 
 import numpy as np
 
 FrameAt = Callable[[float], np.ndarray]
+
+
+MAX_DROPS = 2  # late frames replaced in a row at most
+
+
+class SystemClock:
+    """What the window loop waits with (a simulation passes its own)."""
+
+    now = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
 
 
 def display_available() -> bool:
@@ -40,17 +52,31 @@ class FaceWindow:
         """What the window shows now, as an RGB array (height, width, 3)."""
         return self._pg.surfarray.array3d(self.screen).transpose(1, 0, 2)
 
-    def play(self, frame_at: FrameAt, position: Callable[[], float], duration: float, fps: int) -> int:
-        """Show frames until the audio ends or the window is closed; returns frames shown."""
-        clock = self._pg.time.Clock()
-        shown = 0
+    def play(self, frame_at: FrameAt, position: Callable[[], float], duration: float, fps: int,
+             late: float, clock: SystemClock = SystemClock()) -> int:
+        """Show frames until the audio ends or the window is closed; returns frames shown.
+
+        Which frame is shown comes only from the audio position; the loop's own pace only caps
+        the rate. The frame asked for is the one for when it will be on screen: the position plus
+        the usual rendering time (median of the last frames, so one stall does not skew it). A
+        frame that a stall made `late` seconds later than usual is dropped for a fresh one (at most
+        MAX_DROPS in a row; a machine that is slow all the time raises the usual instead).
+        """
+        shown, renders, dropped = 0, deque([0.0], maxlen=15), 0
         while not self.closed:
-            t = position()
-            self.show(frame_at(t))
-            shown += 1
-            if t >= duration:
+            began, heard = clock.now(), position()
+            usual = float(np.median(renders))
+            frame = frame_at(heard + usual)
+            took = clock.now() - began
+            renders.append(took)
+            if took - usual > late and dropped < MAX_DROPS:
+                dropped += 1
+                continue
+            self.show(frame)
+            shown, dropped = shown + 1, 0
+            if heard >= duration:
                 break
-            clock.tick(fps * 2)  # only caps the loop; which frame is shown comes from the audio position
+            clock.sleep(max(0.0, 1.0 / (2 * fps) - (clock.now() - began)))
         return shown
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ def test_window_shows_the_talking_face(config):
     animator = Animator(rig, timeline, config.face)
     window = FaceWindow(config.face.size, "test")
     clock = iter(np.linspace(0, 0.6, 16))
-    shown = window.play(animator.frame_at, lambda: next(clock), 0.6, config.face.fps)
+    shown = window.play(animator.frame_at, lambda: next(clock), 0.6, config.face.fps, 1.0)
     pixels = window.pixels()
     window.close()
     assert shown == 16
