@@ -71,6 +71,7 @@ def speech_tracks(timeline: SpeechTimeline, config: FaceConfig) -> dict[str, np.
     """Per mouth control, its weight at TRACK_RATE: viseme targets smoothed into each other
     (coarticulation: the Gaussian reaches ahead, so lips start moving before the sound), the jaw
     scaled by loudness, and every p/b/m pressed shut for at least one video frame."""
+    heard = timeline
     timeline = _led(timeline, config.viseme_lead)
     tracks = {name: _phoneme_track(timeline, table, config.mouth_smoothing) for name, table in VISEMES.items()}
     if timeline.loudness is not None and len(timeline.loudness):
@@ -78,7 +79,7 @@ def speech_tracks(timeline: SpeechTimeline, config: FaceConfig) -> dict[str, np.
     # between words the lips relax shut (a photo's open smile would otherwise grin through every pause)
     pauses = _phoneme_track(timeline, {}, config.mouth_smoothing, default=config.rest_press, sounding=0.0)
     tracks["lip_press"] = np.maximum(tracks["lip_press"], pauses)
-    for start, stop in _bilabial_spans(timeline, 1.0 / config.fps):
+    for start, stop in _bilabial_spans(heard, 1.0 / config.fps, config.viseme_lead):
         tracks["jaw"][start:stop] = 0.0
         tracks["lip_press"][start:stop] = 1.0
         tracks["lip_round"][start:stop] *= 0.5  # pressed lips cannot stay fully rounded
@@ -109,12 +110,13 @@ def _smooth(track: np.ndarray, sigma: float) -> np.ndarray:
                             borderType=cv2.BORDER_REPLICATE).ravel()
 
 
-def _bilabial_spans(timeline: SpeechTimeline, frame: float) -> list[tuple[int, int]]:
-    """Track index ranges covering each p/b/m, at least one video frame long."""
+def _bilabial_spans(timeline: SpeechTimeline, frame: float, lead: float) -> list[tuple[int, int]]:
+    """Track index ranges where each p/b/m holds the lips shut, led like the other visemes and at
+    least one video frame long (a short one is still seen)."""
     spans = []
     for p in timeline.phonemes:
         if p.symbol in BILABIALS:
-            middle, half = (p.start + p.end) / 2, max(p.end - p.start, frame) / 2
+            middle, half = (p.start + p.end) / 2 - lead, max(p.end - p.start, frame) / 2
             spans.append((max(0, int((middle - half) * TRACK_RATE)), math.ceil((middle + half) * TRACK_RATE) + 1))
     return spans
 

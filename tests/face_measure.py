@@ -57,3 +57,20 @@ def identity_ssim(frame: np.ndarray, source: np.ndarray, points: np.ndarray) -> 
     gray = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in (frame, source)]
     _, full = structural_similarity(gray[0], gray[1], data_range=255, full=True)
     return float(full[identity_mask(points, frame.shape[0])].mean())
+
+
+def envelope_per_frame(audio: np.ndarray, rate: int, fps: int, frames: int) -> np.ndarray:
+    """RMS of the audio in a window of one frame centred on each frame's time."""
+    hop = rate / fps
+    return np.array([np.sqrt(np.mean(audio[max(0, int((i - 0.5) * hop)):max(1, int((i + 0.5) * hop))] ** 2))
+                     for i in range(frames)])
+
+
+def lag_correlations(opening: np.ndarray, envelope: np.ndarray, lags: tuple[int, ...] = (-1, 0, 1)) -> dict[int, float]:
+    """Pearson r of the mouth opening with the envelope, the opening shifted by each lag (frames;
+    positive: the mouth later than the sound)."""
+    out = {}
+    for lag in lags:
+        a, b = (opening[lag:], envelope[:len(envelope) - lag]) if lag >= 0 else (opening[:lag], envelope[-lag:])
+        out[lag] = float(np.corrcoef(a, b)[0, 1])
+    return out
