@@ -131,7 +131,8 @@ def lip_sync(config, persona) -> dict:
             envelope = envelope_per_frame(result.audio.samples, result.audio.sample_rate, fps, n)
             r = lag_correlations(opening, envelope)
             rest = measures(mesh.find(animator.frame_at(-1.0)))["open"]
-            seen = [(p.start + p.end) / 2 - config.face.viseme_lead for p in animator.timeline.phonemes if p.symbol in "pbm"]
+            lead = config.face.viseme_lead
+            seen = [(p.start + p.end) / 2 - lead for p in animator.timeline.phonemes if p.symbol in "pbm"]
             closed = [measures(mesh.find(animator.frame_at(round(t * fps) / fps)))["open"] <= rest + 2 for t in seen]
             best = max(r, key=r.get)
             rows.append({"text": text, "r_best": r[best], "best_lag": best, "r_lag0": r[0],

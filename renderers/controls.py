@@ -89,7 +89,8 @@ def lip_press(points: np.ndarray, width: float, reach: FaceReach) -> Motion:
     moves[:len(xs), 1] = middle - 0.5 - upper
     moves[len(xs):, 1] = middle + 0.5 - lower
     motion = np.zeros_like(points)
-    for outer, inner in ((lm.UPPER_LIP_OUTER[1:-1], lm.UPPER_LIP_INNER[1:-1]), (lm.LOWER_LIP_OUTER[1:-1], lm.LOWER_LIP_INNER[1:-1])):
+    for outer, inner in ((lm.UPPER_LIP_OUTER[1:-1], lm.UPPER_LIP_INNER[1:-1]),
+                         (lm.LOWER_LIP_OUTER[1:-1], lm.LOWER_LIP_INNER[1:-1])):
         closing = np.interp(points[inner, 0], xs, middle) - points[inner, 1]
         motion[inner, 1] = closing
         motion[outer, 1] = 0.5 * closing - 0.12 * (points[outer, 1] - points[inner, 1])  # pressed lips look thinner
@@ -181,7 +182,7 @@ EYE_CORNERS = {"right": (33, 133), "left": (263, 362)}
 
 def eyelids(points: np.ndarray, eye: str, count: int = 17) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x positions across one eye and its upper and lower lid's y there."""
-    upper, lower = (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER) if eye == "right" else (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)
+    upper, lower = {"right": (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), "left": (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)}[eye]
     outer, inner = EYE_CORNERS[eye]
     return _between(points, [outer, *upper, inner], [outer, *lower, inner], count)
 

@@ -100,7 +100,8 @@ def expression_tracks(timeline: SpeechTimeline, config: FaceConfig) -> dict[str,
     tracks = {name: np.zeros(n, np.float32) for name in names}
     for start, _end, emotion, intensity in timeline.moods:
         for name in names:
-            tracks[name][int(start * TRACK_RATE):] = config.expressions.get(emotion, {}).get(name, 0.0) * intensity * config.expression
+            weight = config.expressions.get(emotion, {}).get(name, 0.0)
+            tracks[name][int(start * TRACK_RATE):] = weight * intensity * config.expression
     sigma = max(1.0, config.expression_smoothing * TRACK_RATE)
     return {name: _smooth(track, sigma) for name, track in tracks.items()}
 
@@ -182,7 +183,9 @@ class IdleLife:
         if i < 0:
             return 0.0, 0.0
         start, end = self.glances[i]
-        ramp = min(max((t - start) / self.GLANCE_MOVE, 0.0), 1.0) * min(max((end + self.GLANCE_MOVE - t) / self.GLANCE_MOVE, 0.0), 1.0)
+        going = min(max((t - start) / self.GLANCE_MOVE, 0.0), 1.0)
+        back = min(max((end + self.GLANCE_MOVE - t) / self.GLANCE_MOVE, 0.0), 1.0)
+        ramp = going * back
         return float(self.directions[i, 0] * ramp), float(self.directions[i, 1] * ramp)
 
     def head(self, t: float) -> tuple[float, float, float]:
