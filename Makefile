@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/listen.py
 	$(BIN)/python bench/think.py
 	$(BIN)/python bench/voice.py
+	$(BIN)/python bench/face.py
 
 # Optional: the 1.5B chat model (1.12 GB). Then set models.llm: qwen2.5-1.5b in config.yaml.
 quality: install
