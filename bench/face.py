@@ -27,6 +27,7 @@ from assistant.config import load_config  # noqa: E402
 from assistant.messages import Phoneme, Timings  # noqa: E402
 from assistant.present import make_animator  # noqa: E402
 from assistant.turn import run_turn, say_inputs, voice_stage  # noqa: E402
+from assistant.voices import make_voice  # noqa: E402
 from face_measure import envelope_per_frame, identity_ssim, lag_correlations, measures  # noqa: E402
 from persona.persona import load_persona  # noqa: E402
 from renderers import landmarks as lm  # noqa: E402
@@ -84,27 +85,35 @@ def cpu_share(config, persona, animator, seconds: float) -> dict:
     stop = threading.Event()
     asr = Transcriber(models.resolve(config, "asr").path, config.asr, "en")
     speech = speak(config, persona, SENTENCES[1])[0]
+    voice = make_voice(config, persona)  # loaded once, as in the live loop
+    asr.decode(np.zeros(16000, np.float32))  # loaded and warm before the clock starts
+    voice.speak(SENTENCES[2])
+    heard = np.interp(np.arange(0, len(speech.audio.samples), speech.audio.sample_rate / 16000),
+                      np.arange(len(speech.audio.samples)), speech.audio.samples).astype(np.float32)
 
     def rest_of_the_loop():
         while not stop.is_set():
-            asr.decode(np.interp(np.arange(0, len(speech.audio.samples), speech.audio.sample_rate / 16000),
-                                 np.arange(len(speech.audio.samples)), speech.audio.samples).astype(np.float32))
-            speak(config, persona, SENTENCES[2])
+            asr.decode(heard)
+            voice.speak(SENTENCES[2])
 
     worker = threading.Thread(target=rest_of_the_loop, daemon=True)
     worker.start()
     window = FaceWindow(config.face.size, "bench")
-    shown, began, cpu = 0, time.perf_counter(), time.thread_time()
+    shown, began, cpu, gaps, last = 0, time.perf_counter(), time.thread_time(), [], time.perf_counter()
     while (elapsed := time.perf_counter() - began) < seconds:
         window.show(animator.frame_at(elapsed % animator.timeline.duration))
         shown += 1
+        gaps.append(time.perf_counter() - last)
+        last = time.perf_counter()
         time.sleep(max(0.0, shown / config.face.fps - (time.perf_counter() - began)))
-    cpu = (time.thread_time() - cpu) / (time.perf_counter() - began)
+    wall = time.perf_counter() - began
+    cpu = (time.thread_time() - cpu) / wall
     stop.set()
     worker.join()
     window.close()
     cv2.setNumThreads(0)
-    return {"cpu_share_of_core": cpu, "fps_kept": shown / (time.perf_counter() - began), "size": config.face.size}
+    return {"cpu_share_of_core": cpu, "fps_kept": shown / wall, "longest_gap_ms": 1000 * max(gaps[1:]),
+            "size": config.face.size}
 
 
 def rig_preparation(config, persona, runs: int) -> dict:
@@ -173,8 +182,8 @@ def table(r: dict) -> str:
     lags = ", ".join(str(s["best_lag"]) for s in sync["sentences"])
     at_zero = ", ".join(f"{s['r_lag0']:.2f}" for s in sync["sentences"])
     lines += ["", f"- While ASR and TTS run flat out beside it, the {cpu['size']} px face in a window at 25 fps "
-              f"kept **{cpu['fps_kept']:.1f} fps** using **{100 * cpu['cpu_share_of_core']:.0f}%** of one core "
-              "(target ≥ 30 fps possible and ≤ 50%).",
+              f"kept **{cpu['fps_kept']:.1f} fps** (longest gap {cpu['longest_gap_ms']:.0f} ms) using "
+              f"**{100 * cpu['cpu_share_of_core']:.0f}%** of one core (target: ≥ 30 fps possible, ≤ 50% of a core).",
               f"- Rig preparation (detect, crop, light, 15 warp fields): **{rig['prepare_s']:.2f} s** per portrait; "
               f"loading it from the persona's cache: {1000 * rig['cached_load_s']:.0f} ms.",
               f"- Lip sync on rendered frames (MediaPipe): Pearson r of mouth opening with the speech envelope "

@@ -28,7 +28,7 @@ def test_mouth_opening_follows_the_speech_envelope(video):
         opening = np.array([float(np.subtract(*mesh.find(f)[[14, 13], 1])) for f in frames])
     r = lag_correlations(opening, envelope_per_frame(audio, 16000, FPS, len(frames)))
     print("lip sync r by lag", r)
-    assert max(r.values()) >= 0.65, r  # measured 0.70-0.82 (one take varies); the issue asks 0.7
+    assert max(r.values()) >= 0.7, r  # measured 0.80 through H.264 (0.76 median of three sentences on raw frames)
     assert max(r, key=r.get) in (-1, 0, 1)
 
 
