@@ -19,6 +19,7 @@ from renderers.tracks import TRACK_RATE, IdleLife, SpeechTimeline, expression_tr
 __all__ = ["Animator", "SpeechTimeline", "loudness_track"]
 
 LIP_SHAPES = ("lip_round", "lip_spread", "lip_press", "lip_tuck", "smile")  # what moves the lips besides the jaw
+TEETH_SHARE = 0.4  # of the inner-lip area bright and pale enough to be teeth (measured: 0.56 open smile, 0.25 closed)
 LASH_FROM = 0.6  # eyes closed beyond this show a painted lash line
 MIN_WEIGHT = 0.01  # controls weaker than this are left out of the blend (they would move < 0.1 px)
 
@@ -35,8 +36,8 @@ class Animator:
         self._field = np.zeros((size, size, 2), np.float32)
         self._scratch = np.zeros_like(self._field)
         self._mouth_box = _mouth_box(rig, size)
-        gap = rig.points[lm.LOWER_LIP_INNER[5], 1] - rig.points[lm.UPPER_LIP_INNER[5], 1]
-        self._photo_shows_teeth = gap > 0.02 * rig.face_width
+        self._photo_shows_teeth = _shows_teeth(rig)
+        self._teeth = _teeth_color(rig)
         self._lids = {eye: controls.eyelids(rig.points, eye) for eye in ("left", "right")}
         self._lash_color = _lash_color(rig, self._lids)
         self._seam_color = _seam_color(rig)
@@ -112,18 +113,27 @@ class Animator:
         return field
 
     def _paint_mouth(self, frame: np.ndarray, open_: float, matrix: np.ndarray, shape: np.ndarray) -> None:
-        """Fill the gap the jaw opened: dark mouth, upper teeth where the photo shows none, soft edges.
-        `shape`: how the other controls moved each landmark (the gap follows the lips)."""
-        jaw = self.rig.motions["jaw"]
+        """Fill the gap the jaw opened: a dark mouth with a hint of tongue at its floor, and (where
+        the photo shows none) upper teeth under the upper lip and lower teeth, dimmer, above the
+        lower lip; soft edges. `shape`: how the other controls moved each landmark."""
+        jaw, width = self.rig.motions["jaw"], self.rig.face_width
         lower_lip = self.rig.points[lm.LOWER_LIP_INNER] + shape[lm.LOWER_LIP_INNER]
         upper = _transform(lower_lip + jaw[lm.UPPER_LIP_INNER[5]] * open_, matrix)  # the upper jaw's edge
         lower = _transform(lower_lip + jaw[lm.LOWER_LIP_INNER] * open_, matrix)[::-1]
         roi, offset = self._mouth_roi(frame)
         color = np.broadcast_to(_CAVITY, roi.shape).astype(np.float32)
+        tongue = np.zeros(roi.shape[:2], np.float32)  # its back, in shadow, resting above the lower lip
+        middle = lower[len(lower) // 2] - offset - np.float32([0, 0.012 * width * open_])
+        half_width = 0.3 * float(np.linalg.norm(upper[-1] - upper[0]))
+        cv2.ellipse(tongue, (round(middle[0]), round(middle[1])), (round(half_width), max(1, round(0.02 * width * open_))),
+                    0, 180, 360, 1.0, -1, cv2.LINE_AA)
+        tongue = cv2.GaussianBlur(tongue, (0, 0), 1.5)[..., None] * 0.7 * min(1.0, open_)
+        color = color * (1 - tongue) + _TONGUE * tongue
         if not self._photo_shows_teeth:
-            band = upper[2:-2] + np.float32([0, 0.035 * self.rig.face_width * open_])
-            teeth = self._soft_mask(roi, [np.vstack([upper[2:-2], band[::-1]]) - offset], 0.8)
-            color = color * (1 - teeth) + _TEETH * teeth
+            for edge, depth, shade in ((upper[2:-2], 0.035, 1.0), (lower[3:-3], -0.02, 0.8)):
+                band = edge + np.float32([0, depth * width * open_])
+                teeth = self._soft_mask(roi, [np.vstack([edge, band[::-1]]) - offset], 0.8)
+                color = color * (1 - teeth) + self._teeth * shade * teeth
         mask = self._soft_mask(roi, [np.vstack([upper, lower]) - offset], 1.0)
         roi[:] = (roi * (1 - mask) + color * mask).astype(np.uint8)
 
@@ -135,7 +145,7 @@ class Animator:
         lifted = _transform(self.rig.points[inner] + shape[inner], matrix)
         roi, offset = self._mouth_roi(frame)
         mask = self._soft_mask(roi, [np.vstack([lifted, edge[::-1]]) - offset], 0.7) * min(1.0, tuck)
-        roi[:] = (roi * (1 - mask) + _TEETH * mask).astype(np.uint8)
+        roi[:] = (roi * (1 - mask) + self._teeth * mask).astype(np.uint8)
 
     def _paint_seam(self, frame: np.ndarray, strength: float, matrix: np.ndarray, shape: np.ndarray) -> None:
         """Lips pressed on a photo with parted lips: the line where they meet, in a darkened lip
@@ -171,6 +181,35 @@ class Animator:
         return cv2.GaussianBlur(mask, (0, 0), blur)[..., None]
 
 
+def _shows_teeth(rig: FaceRig) -> bool:
+    """Whether the photo shows teeth between the lips: enough of the inner-lip area is brighter and
+    less saturated than the lips (a closed mouth's seam is lip-coloured; MediaPipe's lip lines
+    alone cannot tell, they leave a gap of some pixels on closed lips too)."""
+    def pixels(outline: np.ndarray) -> np.ndarray:
+        mask = np.zeros(rig.image.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+        return cv2.cvtColor(rig.image, cv2.COLOR_RGB2HSV)[mask > 0].astype(np.float32)
+
+    inner = pixels(np.vstack([rig.points[lm.UPPER_LIP_INNER], rig.points[lm.LOWER_LIP_INNER][::-1]]))
+    lip = pixels(np.vstack([rig.points[lm.UPPER_LIP_OUTER], rig.points[lm.UPPER_LIP_INNER][::-1]]))
+    if len(inner) < 0.004 * rig.face_width ** 2 or not len(lip):
+        return False
+    teeth = (inner[:, 2] > np.median(lip[:, 2]) + 15) & (inner[:, 1] < 0.8 * np.median(lip[:, 1]))
+    return float(np.mean(teeth)) > TEETH_SHARE
+
+
+def _teeth_color(rig: FaceRig) -> np.ndarray:
+    """Painted teeth in the photo's own light: a little darker than the whites of its eyes."""
+    mask = np.zeros(rig.image.shape[:2], np.uint8)
+    for upper, lower in ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)):
+        cv2.fillPoly(mask, [np.round(np.vstack([rig.points[upper], rig.points[lower][::-1]])).astype(np.int32)], 1)
+    eyes = rig.image[mask > 0].astype(np.float32)
+    if len(eyes) < 20:
+        return _TEETH
+    pale = eyes[eyes.sum(axis=1) >= np.percentile(eyes.sum(axis=1), 85)]  # the whites, not iris or lashes
+    return np.clip(0.95 * pale.mean(axis=0) + 10, 0, 255).astype(np.float32)
+
+
 def _lash_color(rig: FaceRig, lids: dict) -> tuple[int, int, int]:
     """The photo's own lash colour: the darkest tenth of the pixels along the upper lids."""
     samples = np.vstack([rig.image[np.clip(np.round(top).astype(int), 0, rig.image.shape[0] - 1),
@@ -189,6 +228,7 @@ def _seam_color(rig: FaceRig) -> tuple[int, int, int]:
 
 _CAVITY = np.float32([44, 16, 20])
 _TEETH = np.float32([215, 208, 200])
+_TONGUE = np.float32([112, 44, 50])
 
 
 def _transform(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ identity region (away from mouth and eyes) checked against the portrait by SSIM.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from face_measure import identity_ssim, measures
@@ -114,3 +115,34 @@ def test_the_expression_setting_scales_the_smile(config, rig):
     assert none.expression(3.5)["smile"] == 0.0
     assert full.expression(3.5)["smile"] == pytest.approx(0.5 * config.face.expression * happy_smile, abs=0.02)
     assert 0.0 < full.expression(2.0)["smile"] < full.expression(3.5)["smile"]  # gradual at the boundary
+
+
+def test_a_closed_mouth_photo_opens_onto_painted_teeth_and_a_dark_mouth(config, rig, tmp_path):
+    """A portrait with closed lips (the astronaut's pressed shut by the rig, saved as a photo)."""
+    import cv2
+
+    from renderers import landmarks as lm
+    from renderers.animator import Animator, SpeechTimeline, _shows_teeth, _teeth_color
+    from renderers.rig import build_rig
+
+    still = config.face.model_copy(update={"head_motion": 0.0, "sway_degrees": 0.0})
+    closed = Animator(rig, SpeechTimeline((), 1.0), still).frame(-1.0, 0.3, {"lip_press": 1.0})
+    photo = tmp_path / "closed.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(closed, cv2.COLOR_RGB2BGR))
+    closed_rig = build_rig(photo, config.face)
+    assert _shows_teeth(rig) and not _shows_teeth(closed_rig)
+
+    animator = Animator(closed_rig, SpeechTimeline((), 1.0), still)
+    points = closed_rig.points
+    x0, y0 = points[lm.LOWER_LIP_OUTER + lm.UPPER_LIP_OUTER].min(axis=0).astype(int)
+    x1, y1 = points[lm.LOWER_LIP_OUTER + lm.UPPER_LIP_OUTER].max(axis=0).astype(int) + [0, 25]
+
+    teeth = _teeth_color(closed_rig)
+
+    def mouth(weights):
+        pixels = animator.frame(-1.0, 0.3, weights)[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        return int(np.sum(np.linalg.norm(pixels - teeth, axis=1) < 12)), int(np.sum(pixels.max(axis=1) < 70))
+
+    (rest_teeth, rest_dark), (open_teeth, open_dark) = mouth({}), mouth({"jaw": 1.0})
+    assert open_teeth > rest_teeth + 150 and open_dark > rest_dark + 150, (rest_teeth, open_teeth, rest_dark, open_dark)
+    print("teeth-coloured and dark pixels, rest vs ah:", rest_teeth, open_teeth, rest_dark, open_dark)
