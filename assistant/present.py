@@ -17,7 +17,7 @@ from renderers.animator import Animator, SpeechTimeline, loudness_track
 from renderers.rig import build_rig
 from renderers.subtitles import write_srt
 from renderers.video import write_mp4
-from renderers.window import FaceWindow
+from renderers.window import FaceWindow, RenderTimes
 
 Report = Callable[[str, int, int], None]
 
@@ -86,14 +86,18 @@ class LiveFace:
         self.window = FaceWindow(config.face.size, config.window.title)
         self.started = time.monotonic()
         self.frames = 0
+        self.renders = RenderTimes()
 
     def tick(self, timeline: Optional[SpeechTimeline], position: float) -> bool:
         """timeline: the reply so far (None when Doppel is silent); position: its playback position.
         True once the window has been closed."""
         if timeline is not None and timeline is not self.animator.timeline:
             self.animator.set_timeline(timeline)
-        speech_t = position if timeline is not None else -1.0  # -1: before any speech, mouth at rest
-        self.window.show(self.animator.frame(speech_t, time.monotonic() - self.started))
+        began = time.monotonic()
+        ahead = self.renders.usual  # the frame for when it will be on screen
+        speech_t = position + ahead if timeline is not None else -1.0  # -1: before any speech, mouth at rest
+        self.window.show(self.animator.frame(speech_t, began + ahead - self.started))
+        self.renders.add(time.monotonic() - began)
         self.frames += 1
         return self.window.closed
 

@@ -16,6 +16,21 @@ FrameAt = Callable[[float], np.ndarray]
 MAX_DROPS = 2  # late frames replaced in a row at most
 
 
+class RenderTimes:
+    """How long frames usually take to render: the median of the last ones, so one stall does not
+    skew it. A frame is asked for the moment it will be on screen: position + usual."""
+
+    def __init__(self) -> None:
+        self._recent = deque([0.0], maxlen=15)
+
+    @property
+    def usual(self) -> float:
+        return float(np.median(self._recent))
+
+    def add(self, seconds: float) -> None:
+        self._recent.append(seconds)
+
+
 class SystemClock:
     """What the window loop waits with (a simulation passes its own)."""
 
@@ -57,18 +72,17 @@ class FaceWindow:
         """Show frames until the audio ends or the window is closed; returns frames shown.
 
         Which frame is shown comes only from the audio position; the loop's own pace only caps
-        the rate. The frame asked for is the one for when it will be on screen: the position plus
-        the usual rendering time (median of the last frames, so one stall does not skew it). A
+        the rate. The frame asked for is the one for when it will be on screen (RenderTimes). A
         frame that a stall made `late` seconds later than usual is dropped for a fresh one (at most
         MAX_DROPS in a row; a machine that is slow all the time raises the usual instead).
         """
-        shown, renders, dropped = 0, deque([0.0], maxlen=15), 0
+        shown, renders, dropped = 0, RenderTimes(), 0
         while not self.closed:
             began, heard = clock.now(), position()
-            usual = float(np.median(renders))
+            usual = renders.usual
             frame = frame_at(heard + usual)
             took = clock.now() - began
-            renders.append(took)
+            renders.add(took)
             if took - usual > late and dropped < MAX_DROPS:
                 dropped += 1
                 continue
