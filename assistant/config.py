@@ -154,6 +154,7 @@ class FaceConfig(Section):
     expressions: dict[str, dict[str, float]]
     loudness_share: float
     rest_press: float
+    rest_fade: float
     viseme_lead: float
     expression: float
     expression_smoothing: float

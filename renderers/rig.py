@@ -21,7 +21,8 @@ from renderers import controls
 from renderers import landmarks as lm
 from renderers.portrait import prepare_portrait
 
-RIG_FORMAT = 6  # bump when the rig's computation changes, so cached rigs are rebuilt
+RIG_FORMAT = 6
+KEEP_RIGS = 3  # cached rigs kept per persona (the newest)  # bump when the rig's computation changes, so cached rigs are rebuilt
 
 
 @dataclass
@@ -81,6 +82,9 @@ def _save(rig: FaceRig, path: Path) -> None:
              notes=np.array(rig.notes, dtype=str), **{f"field.{k}": v for k, v in rig.fields.items()},
              **{f"motion.{k}": v for k, v in rig.motions.items()})
     os.replace(tmp, path)
+    # rigs for other settings or older formats pile up otherwise (one is ~10-120 MB)
+    for stale in sorted(path.parent.glob("rig-*.npz"), key=lambda p: p.stat().st_mtime)[:-KEEP_RIGS]:
+        stale.unlink(missing_ok=True)
 
 
 def _load(path: Path) -> FaceRig:

@@ -126,3 +126,20 @@ def test_enroll_face_copies_prepares_and_caches(astronaut, tmp_path):
     assert "portrait: portrait.jpg" in (folder / "persona.yaml").read_text()
     said = doppel("say", "Hello.", "--persona", str(folder), "--no-window", "--out", str(tmp_path / "hi.mp4"))
     assert said.returncode == 0, said.stderr
+
+
+def test_the_rig_cache_keeps_only_the_newest_rigs(tmp_path, config):
+    import os
+
+    from persona.persona import load_persona
+    from renderers.rig import KEEP_RIGS, build_rig
+
+    cache = tmp_path / "face"
+    cache.mkdir()
+    for age in range(4):  # rigs of other settings, made earlier
+        stale = cache / f"rig-old{age}.npz"
+        stale.write_bytes(b"x")
+        os.utime(stale, (1e9 + age, 1e9 + age))
+    build_rig(load_persona(None).portrait, config.face, cache)
+    kept = sorted(p.name for p in cache.glob("rig-*.npz"))
+    assert len(kept) == KEEP_RIGS and "rig-old3.npz" in kept and "rig-old0.npz" not in kept
