@@ -106,6 +106,7 @@ class TtsConfig(Section):
     http_voice: str
     http_model: str
     http_timeout: float
+    seed: Optional[int]
 
 
 class VoiceConfig(Section):

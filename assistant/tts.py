@@ -15,10 +15,11 @@ from assistant.pipeline import Stage
 class PiperSpeaker:
     """Text → audio + phoneme timings, with the bundled piper voice or the user's."""
 
-    def __init__(self, model_path: Path, length_scale: float, sentence_pause: float) -> None:
+    def __init__(self, model_path: Path, length_scale: float, sentence_pause: float, seed: int | None = None) -> None:
         self.model_path = model_path
         self.length_scale = length_scale
         self.sentence_pause = sentence_pause
+        self.seed = seed  # piper samples noise (durations, voice quality); a seed makes the takes repeatable
         self._voice = None
 
     def load(self) -> None:
@@ -26,6 +27,10 @@ class PiperSpeaker:
 
         if self._voice is not None:
             return
+        if self.seed is not None:
+            import onnxruntime
+
+            onnxruntime.set_seed(self.seed)
         try:
             self._voice = PiperVoice.load(self.model_path, include_alignments=True)
         except Exception as exc:  # onnxruntime/JSON errors from a bad user voice

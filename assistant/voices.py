@@ -126,7 +126,8 @@ def make_voice(config: Config, persona: Persona, progress=None):
         voice = HttpVoice(config)
     else:
         scale = config.tts.length_scale * persona.spec.voice.length_scale
-        piper = PiperSpeaker(models.resolve(config, "tts_voice", progress).path, scale, config.tts.sentence_pause)
+        piper = PiperSpeaker(models.resolve(config, "tts_voice", progress).path, scale, config.tts.sentence_pause,
+                             config.tts.seed)
         vmap = None
         if config.tts.backend == "clone":
             from persona.voiceprint import load_voiceprint

@@ -10,26 +10,34 @@ from face_measure import envelope_per_frame, lag_correlations
 
 TEXT = "Maybe the bright moon will appear above the purple mountains, but we cannot be sure."
 FPS = 25
+TAKES = (1, 2, 3)  # piper's takes differ (its noise); each seed is one repeatable take
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lipsync") / "sentence.mp4"
-    run = doppel("say", TEXT, "--out", str(out), "--no-window")
-    assert run.returncode == 0, run.stderr
-    return read_video(out)
+def videos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lipsync")
+    out = []
+    for seed in TAKES:
+        path = folder / f"take{seed}.mp4"
+        run = doppel("say", TEXT, "--out", str(path), "--no-window", "--set", f"tts.seed={seed}")
+        assert run.returncode == 0, run.stderr
+        out.append(read_video(path))
+    return out
 
 
-def test_mouth_opening_follows_the_speech_envelope(video):
+def test_mouth_opening_follows_the_speech_envelope(videos):
     from renderers import landmarks as lm
 
-    frames, audio = video
+    best = []
     with lm.FaceMesh() as mesh:
-        opening = np.array([float(np.subtract(*mesh.find(f)[[14, 13], 1])) for f in frames])
-    r = lag_correlations(opening, envelope_per_frame(audio, 16000, FPS, len(frames)))
-    print("lip sync r by lag", r)
-    assert max(r.values()) >= 0.7, r  # measured 0.80 through H.264 (0.76 median of three sentences on raw frames)
-    assert max(r, key=r.get) in (-1, 0, 1)
+        for frames, audio in videos:
+            opening = np.array([float(np.subtract(*mesh.find(f)[[14, 13], 1])) for f in frames])
+            r = lag_correlations(opening, envelope_per_frame(audio, 16000, FPS, len(frames)))
+            print("lip sync r by lag", r)
+            assert max(r, key=r.get) in (-1, 0, 1), r
+            best.append(max(r.values()))
+    # one take ranges 0.66-0.80 through H.264; the bar on the median of three takes
+    assert np.median(best) >= 0.7, best
 
 
 def test_every_bilabial_shows_closed_lips(config):
