@@ -87,6 +87,7 @@ class LiveFace:
         self.started = time.monotonic()
         self.frames = 0
         self.renders = RenderTimes()
+        self.silent_since: Optional[float] = None
 
     def tick(self, timeline: Optional[SpeechTimeline], position: float) -> bool:
         """timeline: the reply so far (None when Doppel is silent); position: its playback position.
@@ -95,7 +96,13 @@ class LiveFace:
             self.animator.set_timeline(timeline)
         began = time.monotonic()
         ahead = self.renders.usual  # the frame for when it will be on screen
-        speech_t = position + ahead if timeline is not None else -1.0  # -1: before any speech, mouth at rest
+        if timeline is not None:
+            speech_t, self.silent_since = position + ahead, None
+        elif not self.animator.timeline.phonemes:
+            speech_t = -1.0  # before any speech: the photo's own mouth
+        else:  # after a reply, its end keeps running on so the lips ease back to rest (face.rest_fade)
+            self.silent_since = self.silent_since or began
+            speech_t = self.animator.timeline.duration + began + ahead - self.silent_since
         self.window.show(self.animator.frame(speech_t, began + ahead - self.started))
         self.renders.add(time.monotonic() - began)
         self.frames += 1

@@ -49,7 +49,7 @@ class Animator:
         self.expressions = expression_tracks(timeline, self.config)
 
     def mouth_open(self, t: float) -> float:
-        return _during(self.speech["jaw"], t)
+        return _during(self.speech["jaw"], t, self.config.rest_fade)
 
     def expression(self, t: float) -> dict[str, float]:
         """The emotion's control weights at t; they hold after the reply ends (the last sentence's mood)."""
@@ -59,7 +59,7 @@ class Animator:
         """Every control's weight: the mouth at speech_t on the reply's audio clock, blinks, glances
         and head motion at life_t (the same clock for a file; a session clock in a live conversation,
         where replies restart)."""
-        weights = {name: _during(track, speech_t) for name, track in self.speech.items()}
+        weights = {name: _during(track, speech_t, self.config.rest_fade) for name, track in self.speech.items()}
         for name, value in self.expression(speech_t).items():
             weights[name] = weights.get(name, 0.0) + value
         closed = self.life.eyes_closed(life_t)
@@ -245,10 +245,15 @@ def _mouth_box(rig: FaceRig, size: int) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def _during(track: np.ndarray, t: float) -> float:
-    """A speech track's value at t; 0 (at rest) outside the reply."""
+def _during(track: np.ndarray, t: float, fade: float) -> float:
+    """A speech track's value at t: 0 (at rest) before the reply; after it, easing from its last
+    value back to rest over `fade` seconds (the lips leave their between-word closure gently)."""
     index = round(t * TRACK_RATE)
-    return float(track[index]) if 0 <= index < len(track) else 0.0
+    if index < 0 or not len(track):
+        return 0.0
+    if index < len(track):
+        return float(track[index])
+    return float(track[-1]) * max(0.0, 1.0 - (index - len(track)) / (fade * TRACK_RATE))
 
 
 def _held(track: np.ndarray, t: float) -> float:

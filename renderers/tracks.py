@@ -78,7 +78,6 @@ def speech_tracks(timeline: SpeechTimeline, config: FaceConfig) -> dict[str, np.
         tracks["jaw"] = _with_loudness(tracks["jaw"], timeline.loudness, config.loudness_share)
     # between words the lips relax shut (a photo's open smile would otherwise grin through every pause)
     pauses = _phoneme_track(timeline, {}, config.mouth_smoothing, default=config.rest_press, sounding=0.0)
-    pauses *= _fade(len(pauses), config.rest_fade)  # from and back to the photo's own mouth, not a snap
     tracks["lip_press"] = np.maximum(tracks["lip_press"], pauses)
     for start, stop in _bilabial_spans(heard, 1.0 / config.fps, config.viseme_lead):
         tracks["jaw"][start:stop] = 0.0
@@ -105,13 +104,6 @@ def expression_tracks(timeline: SpeechTimeline, config: FaceConfig) -> dict[str,
             tracks[name][int(start * TRACK_RATE):] = weight * intensity * config.expression
     sigma = max(1.0, config.expression_smoothing * TRACK_RATE)
     return {name: _smooth(track, sigma) for name, track in tracks.items()}
-
-
-def _fade(count: int, seconds: float) -> np.ndarray:
-    """1 inside a reply, ramping from 0 over `seconds` at its start and back to 0 at its end."""
-    ramp = max(1, int(seconds * TRACK_RATE))
-    index = np.arange(count)
-    return np.clip(np.minimum(index, count - 1 - index) / ramp, 0.0, 1.0).astype(np.float32)
 
 
 def _smooth(track: np.ndarray, sigma: float) -> np.ndarray:
