@@ -75,8 +75,9 @@ def _enroll_voice(voice: Path, persona: Path, consent: Optional[Path], cfg) -> N
               f'it said: "{voiceprint.transcript[:80]}"')
     for method, check in voiceprint.checks.items():
         chosen = " (chosen)" if method == voiceprint.vmap.method else ""
+        confirmed = f", other sentences {check['confirm_wer']:.2f}" if "confirm_wer" in check else ""
         err.print(f"  {method} at {check['strength']:.0%}: similarity {check['similarity']:.2f}, "
-                  f"check sentence WER {check['wer']:.2f}{chosen}")
+                  f"check sentence WER {check['wer']:.2f}{confirmed}{chosen}")
 
 
 @app.command()
