@@ -151,12 +151,13 @@ class Animator:
         """Lips pressed on a photo with parted lips: the line where they meet, in a darkened lip
         colour (it hides the sliver of teeth a warp leaves between them)."""
         inner = lm.UPPER_LIP_INNER
-        line = _transform(self.rig.points[inner] + shape[inner], matrix)
+        roi, offset = self._mouth_roi(frame)  # every pause presses the lips: keep this to the mouth
+        line = _transform(self.rig.points[inner] + shape[inner], matrix) - offset
         thickness = max(1, round(0.006 * self.rig.face_width))
-        overlay = frame.copy()
+        overlay = roi.copy()
         cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, self._seam_color, thickness, cv2.LINE_AA,
                       shift=2)
-        cv2.addWeighted(overlay, 0.7 * strength, frame, 1 - 0.7 * strength, 0, dst=frame)
+        cv2.addWeighted(overlay, 0.7 * strength, roi, 1 - 0.7 * strength, 0, dst=roi)
 
     def _paint_lashes(self, frame: np.ndarray, eye: str, strength: float, matrix: np.ndarray, head: np.ndarray) -> None:
         """A closing eye: the lashes' dark line along the lower lid, where the warp alone leaves a
