@@ -84,8 +84,9 @@ class Animator:
         map_x = inverse[0, 0] * self._grid_x + inverse[0, 1] * self._grid_y + inverse[0, 2] + field[..., 0]
         map_y = inverse[1, 0] * self._grid_x + inverse[1, 1] * self._grid_y + inverse[1, 2] + field[..., 1]
         frame = cv2.remap(rig.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        shape = sum((rig.motions[name] * weights.get(name, 0.0) for name in LIP_SHAPES), np.zeros_like(rig.points))
-        shape += rig.motions["yaw"] * weights.get("yaw", 0.0) + rig.motions["pitch"] * weights.get("pitch", 0.0)
+        head = rig.motions["yaw"] * weights.get("yaw", 0.0) + rig.motions["pitch"] * weights.get("pitch", 0.0)
+        shape = head + sum((rig.motions[name] * weights.get(name, 0.0) for name in LIP_SHAPES),
+                           np.zeros_like(rig.points))
         open_ = weights.get("jaw", 0.0)
         if open_ > 0.03:
             self._paint_mouth(frame, open_, matrix, shape)
@@ -95,7 +96,6 @@ class Animator:
         tuck = weights.get("lip_tuck", 0.0)
         if tuck > 0.2 and not self._photo_shows_teeth:
             self._paint_upper_teeth(frame, tuck, matrix, shape)
-        head = rig.motions["yaw"] * weights.get("yaw", 0.0) + rig.motions["pitch"] * weights.get("pitch", 0.0)
         for eye in ("left", "right"):
             closed = weights.get(f"blink_{eye}", 0.0)
             if closed > LASH_FROM:
@@ -125,8 +125,8 @@ class Animator:
         tongue = np.zeros(roi.shape[:2], np.float32)  # its back, in shadow, resting above the lower lip
         middle = lower[len(lower) // 2] - offset - np.float32([0, 0.012 * width * open_])
         half_width = 0.3 * float(np.linalg.norm(upper[-1] - upper[0]))
-        cv2.ellipse(tongue, (round(middle[0]), round(middle[1])), (round(half_width), max(1, round(0.02 * width * open_))),
-                    0, 180, 360, 1.0, -1, cv2.LINE_AA)
+        axes = (round(half_width), max(1, round(0.02 * width * open_)))
+        cv2.ellipse(tongue, (round(middle[0]), round(middle[1])), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
         tongue = cv2.GaussianBlur(tongue, (0, 0), 1.5)[..., None] * 0.7 * min(1.0, open_)
         color = color * (1 - tongue) + _TONGUE * tongue
         if not self._photo_shows_teeth:
@@ -153,11 +153,7 @@ class Animator:
         inner = lm.UPPER_LIP_INNER
         roi, offset = self._mouth_roi(frame)  # every pause presses the lips: keep this to the mouth
         line = _transform(self.rig.points[inner] + shape[inner], matrix) - offset
-        thickness = max(1, round(0.006 * self.rig.face_width))
-        overlay = roi.copy()
-        cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, self._seam_color, thickness, cv2.LINE_AA,
-                      shift=2)
-        cv2.addWeighted(overlay, 0.7 * strength, roi, 1 - 0.7 * strength, 0, dst=roi)
+        _draw_line(roi, line, self._seam_color, 0.006 * self.rig.face_width, 0.7 * strength)
 
     def _paint_lashes(self, frame: np.ndarray, eye: str, strength: float, matrix: np.ndarray, head: np.ndarray) -> None:
         """A closing eye: the lashes' dark line along the lower lid, where the warp alone leaves a
@@ -165,11 +161,7 @@ class Animator:
         xs, _, bottom = self._lids[eye]
         shift = head[controls.EYE_CORNERS[eye][0]]  # the eye moves with the head's turn
         line = _transform(np.stack([xs, bottom], 1) + shift, matrix)
-        thickness = max(1, round(0.008 * self.rig.face_width))
-        overlay = frame.copy()
-        cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, self._lash_color, thickness, cv2.LINE_AA,
-                      shift=2)
-        cv2.addWeighted(overlay, 0.8 * strength, frame, 1 - 0.8 * strength, 0, dst=frame)
+        _draw_line(frame, line, self._lash_color, 0.008 * self.rig.face_width, 0.8 * strength)
 
     def _mouth_roi(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x0, y0, x1, y1 = self._mouth_box
@@ -186,25 +178,34 @@ def _shows_teeth(rig: FaceRig) -> bool:
     """Whether the photo shows teeth between the lips: enough of the inner-lip area is brighter and
     less saturated than the lips (a closed mouth's seam is lip-coloured; MediaPipe's lip lines
     alone cannot tell, they leave a gap of some pixels on closed lips too)."""
-    def pixels(outline: np.ndarray) -> np.ndarray:
-        mask = np.zeros(rig.image.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
-        return cv2.cvtColor(rig.image, cv2.COLOR_RGB2HSV)[mask > 0].astype(np.float32)
-
-    inner = pixels(np.vstack([rig.points[lm.UPPER_LIP_INNER], rig.points[lm.LOWER_LIP_INNER][::-1]]))
-    lip = pixels(np.vstack([rig.points[lm.UPPER_LIP_OUTER], rig.points[lm.UPPER_LIP_INNER][::-1]]))
+    hsv = cv2.cvtColor(rig.image, cv2.COLOR_RGB2HSV)
+    inner = _inside(hsv, rig.points, [(lm.UPPER_LIP_INNER, lm.LOWER_LIP_INNER)])
+    lip = _inside(hsv, rig.points, [(lm.UPPER_LIP_OUTER, lm.UPPER_LIP_INNER)])
     if len(inner) < 0.004 * rig.face_width ** 2 or not len(lip):
         return False
     teeth = (inner[:, 2] > np.median(lip[:, 2]) + 15) & (inner[:, 1] < 0.8 * np.median(lip[:, 1]))
     return float(np.mean(teeth)) > TEETH_SHARE
 
 
+def _inside(image: np.ndarray, points: np.ndarray, contours: list[tuple[list[int], list[int]]]) -> np.ndarray:
+    """The pixels (float32 rows) inside the regions each bounded by an upper and a lower contour."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for upper, lower in contours:
+        cv2.fillPoly(mask, [np.round(np.vstack([points[upper], points[lower][::-1]])).astype(np.int32)], 1)
+    return image[mask > 0].astype(np.float32)
+
+
+def _draw_line(region: np.ndarray, line: np.ndarray, color: tuple[int, int, int], width: float, alpha: float) -> None:
+    """An anti-aliased polyline blended into the region with the given opacity (sub-pixel precise)."""
+    overlay = region.copy()
+    cv2.polylines(overlay, [np.round(line * 4).astype(np.int32)], False, color, max(1, round(width)), cv2.LINE_AA,
+                  shift=2)
+    cv2.addWeighted(overlay, alpha, region, 1 - alpha, 0, dst=region)
+
+
 def _teeth_color(rig: FaceRig) -> np.ndarray:
     """Painted teeth in the photo's own light: a little darker than the whites of its eyes."""
-    mask = np.zeros(rig.image.shape[:2], np.uint8)
-    for upper, lower in ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)):
-        cv2.fillPoly(mask, [np.round(np.vstack([rig.points[upper], rig.points[lower][::-1]])).astype(np.int32)], 1)
-    eyes = rig.image[mask > 0].astype(np.float32)
+    eyes = _inside(rig.image, rig.points, list(controls.EYELIDS.values()))
     if len(eyes) < 20:
         return _TEETH
     pale = eyes[eyes.sum(axis=1) >= np.percentile(eyes.sum(axis=1), 85)]  # the whites, not iris or lashes

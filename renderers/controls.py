@@ -178,11 +178,12 @@ def _brow_motion(points: np.ndarray, width: float, move: Callable[[float], tuple
 
 
 EYE_CORNERS = {"right": (33, 133), "left": (263, 362)}
+EYELIDS = {"right": (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), "left": (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)}
 
 
 def eyelids(points: np.ndarray, eye: str, count: int = 17) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x positions across one eye and its upper and lower lid's y there."""
-    upper, lower = {"right": (lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), "left": (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)}[eye]
+    upper, lower = EYELIDS[eye]
     outer, inner = EYE_CORNERS[eye]
     return _between(points, [outer, *upper, inner], [outer, *lower, inner], count)
 
@@ -205,7 +206,7 @@ def blink(points: np.ndarray, width: float, reach: FaceReach, eye: str) -> Motio
 def squint(points: np.ndarray, width: float, reach: FaceReach) -> Motion:
     """Both lower lids rise (a real smile narrows the eyes from below); the upper lids drop a little."""
     motion = np.zeros_like(points)
-    for upper, lower in ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)):
+    for upper, lower in EYELIDS.values():
         gap = np.maximum(points[lower, 1] - points[upper, 1], 0.0)
         motion[lower, 1] = -reach.squint * gap
         motion[upper, 1] = 0.15 * reach.squint * gap

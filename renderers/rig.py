@@ -21,8 +21,8 @@ from renderers import controls
 from renderers import landmarks as lm
 from renderers.portrait import prepare_portrait
 
-RIG_FORMAT = 6
-KEEP_RIGS = 3  # cached rigs kept per persona (the newest)  # bump when the rig's computation changes, so cached rigs are rebuilt
+RIG_FORMAT = 6  # bump when the rig's computation changes, so cached rigs are rebuilt
+KEEP_RIGS = 3  # cached rigs kept per persona (the newest)
 
 
 @dataclass

@@ -147,8 +147,7 @@ def _phoneme_track(timeline: SpeechTimeline, table: dict[str, float], smoothing:
             value = table.get(p.symbol, 0.0)
         previous = value
         track[int(p.start * TRACK_RATE):math.ceil(p.end * TRACK_RATE)] = value
-    return cv2.GaussianBlur(track.reshape(1, -1), (0, 0), sigmaX=max(1.0, smoothing * TRACK_RATE), sigmaY=0,
-                            borderType=cv2.BORDER_REPLICATE).ravel()
+    return _smooth(track, max(1.0, smoothing * TRACK_RATE))
 
 
 class IdleLife:
